@@ -1,0 +1,60 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # MKE Book
+#
+# An executable companion to *Multimodal Knowledge Expansion* (Xue, Ren, Gao and Zhao, ICCV 2021),
+# and the `mke` library it runs on.
+#
+# **The idea.** A *unimodal teacher*, trained on labeled data of one modality $\alpha$,
+# pseudo-labels *unlabeled multimodal* data $(x^\alpha, x^\beta)$. A *multimodal student*
+# trained only on those pseudo labels, with consistency regularisation, ends up *better* than
+# its teacher: the second modality lets it see which pseudo labels cannot be right
+# (Algorithm 1):
+#
+# $$\theta_t^* = \arg\min_{\theta_t} \frac{1}{N}\sum_{i=1}^N l_{cls}\big(y_i, f_t(x_i^\alpha;\theta_t)\big), \qquad
+#   \tilde y_i = f_t(x_i^\alpha;\theta_t^*),$$
+#
+# $$\theta_s^* = \arg\min_{\theta_s} \frac{1}{M}\sum_{i=1}^M l_{cls}\big(\tilde y_i,
+#   \mathcal{T}(f_s(x_i^\alpha, x_i^\beta;\theta_s))\big).$$
+#
+# **How to read it.** Each chapter reproduces one experiment of the paper with the code that
+# made every number, shows the paper's numbers beside ours, and says where a claim does not
+# hold. Every number comes from an executed cell and is saved in `executed/results/<chapter>.json`.
+#
+# **How to re-run it.** `python -m mke run` executes every chapter with papermill and builds
+# this book; `python -m mke run twomoon -p n_seeds 20 -p device cuda` re-runs one chapter
+# with your parameters (`profile` = `quick`, `book` or `paper`; `data_root` points a chapter
+# at a real dataset). **How to test it.** `make test` runs the unit tests and re-executes
+# these notebooks with nbval, comparing the checked outputs.
+
+# %% tags=["parameters"]
+results_dir = "results"  # relative to executed/
+
+# %% [markdown]
+# ## Headline results
+#
+# Read from the chapters' results files (mean ± standard deviation over seeds; the teacher is
+# the paper's single teacher):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+import pandas as pd
+
+import mke
+from mke.summary import headline_frame
+
+pd.set_option("display.width", 160)
+print(f"mke {mke.__version__}")
+print(headline_frame(results_dir).to_string(index=False))

@@ -1,0 +1,27 @@
+"""``python -m mke run [chapter ...] [-p NAME VALUE ...] [--no-book]`` and ``python -m mke build``."""
+from __future__ import annotations
+
+import argparse
+
+from mke.book import build_book, parse_value, project_root, run
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="mke", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_run = sub.add_parser("run", help="execute chapters with papermill into executed/, then build the book")
+    p_run.add_argument("chapters", nargs="*", help="chapter names (default: all, the intro last)")
+    p_run.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                       help="a papermill parameter for the chapters that have it, e.g. -p n_seeds 20")
+    p_run.add_argument("--no-book", action="store_true", help="do not build the book afterwards")
+    sub.add_parser("build", help="build the book from executed/ (Jupyter Book 1.x, warnings are errors)")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        overrides = {name: parse_value(value) for name, value in args.parameter}
+        run(args.chapters, overrides, book=not args.no_book)
+    else:
+        print(build_book(project_root()))
+
+
+if __name__ == "__main__":
+    main()

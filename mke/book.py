@@ -1,0 +1,117 @@
+"""The chapter runner: jupytext -> papermill -> ``executed/``, then Jupyter Book -> ``_build/html``.
+
+``python -m mke run`` executes every chapter (the intro last, since it reads the others'
+results) and builds the book; ``python -m mke run twomoon -p n_seeds 20`` re-runs one chapter
+with papermill parameters; ``python -m mke build`` only builds the book.
+"""
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+INTRO = "intro"
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The folder holding ``_toc.yml`` and ``book/``: from ``start`` (default: cwd) upwards."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_toc.yml").exists() and (folder / "book").is_dir():
+            return folder
+    raise FileNotFoundError(f"no MKE Book project (a folder with _toc.yml and book/) at or above {here}")
+
+
+def chapters(root: Path) -> list[str]:
+    """Chapter names from ``book/*.py``, the intro last."""
+    names = sorted(p.stem for p in (root / "book").glob("*.py"))
+    return [n for n in names if n != INTRO] + ([INTRO] if INTRO in names else [])
+
+
+def parse_value(text: str):
+    """A ``-p`` value as papermill reads it: Python literals (20, 0.1, True, None), else a string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def chapter_parameters(source: Path) -> dict:
+    """The names and defaults of a chapter's ``parameters`` cell."""
+    import jupytext
+    import papermill
+
+    with tempfile.TemporaryDirectory() as tmp:
+        nb_path = Path(tmp) / f"{source.stem}.ipynb"
+        jupytext.write(jupytext.read(source), nb_path)
+        return {name: p["default"] for name, p in papermill.inspect_notebook(str(nb_path)).items()}
+
+
+def execute_chapter(root: Path, name: str, parameters: dict | None = None, kernel: str = "python3",
+                    progress: bool = True) -> Path:
+    """Execute ``book/<name>.py`` into ``executed/<name>.ipynb`` (written only if it succeeds)."""
+    import jupytext
+    import papermill
+
+    source = root / "book" / f"{name}.py"
+    if not source.exists():
+        raise FileNotFoundError(f"no chapter {name!r}: {source} does not exist; chapters are {chapters(root)}")
+    out_dir = root / "executed"
+    out_dir.mkdir(exist_ok=True)
+    target = out_dir / f"{name}.ipynb"
+    with tempfile.TemporaryDirectory() as tmp:
+        nb_in = Path(tmp) / f"{name}.ipynb"
+        jupytext.write(jupytext.read(source), nb_in)
+        fd, partial = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".ipynb")
+        os.close(fd)
+        try:
+            papermill.execute_notebook(str(nb_in), partial, parameters=parameters or {}, kernel_name=kernel,
+                                       cwd=str(out_dir), progress_bar=progress)
+            os.replace(partial, target)
+        finally:
+            if os.path.exists(partial):
+                os.unlink(partial)
+    return target
+
+
+def build_book(root: Path, strict: bool = True) -> Path:
+    """``jupyter-book build`` (1.x) of the executed notebooks; warnings fail the build when ``strict``."""
+    cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(root),
+           "--builder", "html"]
+    if strict:
+        cmd += ["-W", "--keep-going"]
+    subprocess.run(cmd, check=True)
+    return root / "_build" / "html" / "index.html"
+
+
+def run(names: list[str] | None = None, overrides: dict | None = None, book: bool = True,
+        root: Path | None = None) -> None:
+    root = root or project_root()
+    available = chapters(root)
+    names = names or available
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise SystemExit(f"unknown chapter(s) {unknown}; the chapters are {available}")
+    overrides = overrides or {}
+    accepted: set[str] = set()
+    plan = []
+    for name in names:
+        params = chapter_parameters(root / "book" / f"{name}.py")
+        mine = {k: v for k, v in overrides.items() if k in params}
+        accepted |= set(mine)
+        plan.append((name, mine))
+    ignored = sorted(set(overrides) - accepted)
+    if ignored:
+        raise SystemExit(f"parameter(s) {ignored} are not parameters of {names}")
+    for name, params in plan:
+        t0 = time.perf_counter()
+        print(f"== executing {name} {params or ''}", flush=True)
+        target = execute_chapter(root, name, params)
+        print(f"== {target.relative_to(root)} in {time.perf_counter() - t0:.0f} s", flush=True)
+    if book:
+        index = build_book(root)
+        print(f"== the book: {index}")

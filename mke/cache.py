@@ -1,0 +1,72 @@
+"""On-disk cache for teacher outputs, keyed by the teacher's parameters and the inputs.
+
+The folder is ``$MKE_CACHE`` (default ``~/.cache/mke``), never inside the repository. Files are
+written to a temporary name and renamed, so a crash never leaves half a file.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+
+def cache_dir() -> Path:
+    root = Path(os.environ.get("MKE_CACHE") or Path.home() / ".cache" / "mke")
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def fingerprint(*parts) -> str:
+    """A stable hash of tensors, state_dicts, dicts of tensors and plain values."""
+    h = hashlib.sha256()
+
+    def feed(obj):
+        if isinstance(obj, torch.Tensor):
+            t = obj.detach().cpu().contiguous()
+            h.update(str((t.dtype, tuple(t.shape))).encode())
+            h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        elif isinstance(obj, dict):
+            for k in sorted(obj, key=str):
+                h.update(str(k).encode())
+                feed(obj[k])
+        elif isinstance(obj, (list, tuple)):
+            for o in obj:
+                feed(o)
+        else:
+            h.update(repr(obj).encode())
+
+    for p in parts:
+        feed(p)
+    return h.hexdigest()[:24]
+
+
+def atomic_torch_save(obj, path: Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def cached(key: str, compute, kind: str = "pseudo_labels", enabled: bool = True):
+    """Load ``<cache>/<kind>/<key>.pt`` if present, else ``compute()`` and store it."""
+    if not enabled:
+        return compute()
+    path = cache_dir() / kind / f"{key}.pt"
+    if path.exists():
+        try:
+            return torch.load(path, weights_only=True)
+        except Exception:  # a corrupt cache entry is recomputed, not trusted
+            path.unlink(missing_ok=True)
+    value = compute()
+    atomic_torch_save(value, path)
+    return value

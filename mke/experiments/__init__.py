@@ -1,0 +1,1 @@
+"""Chapter experiments: what each chapter computes, so that chapters stay prose plus calls."""

@@ -1,0 +1,106 @@
+"""Models. A model's ``forward(x, T=None)`` applies the transformation T where the paper says.
+
+:class:`MLP` is the authors' TwoMoon network (``TwoLayerNN``: three linear layers, ReLU, dropout
+after each hidden layer, T2 noise after the first). :class:`EnsembleMLP` holds ``E`` such
+networks as stacked parameters and trains them at once with batched matmuls: member ``e`` is
+initialised exactly as ``MLP`` would be under ``torch.manual_seed(seeds[e])``.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class MLP(nn.Module):
+    """f(x) = fc3(T3(relu(fc2(T2(T3(relu(fc1(T1(x)))))))))
+
+    ``softmax_head=True`` ends the network in a softmax, as the early version of the authors'
+    code that produced the paper's Table 1 did; that output then goes into a cross entropy
+    which applies a second softmax (see the TwoMoon chapter).
+    """
+
+    def __init__(self, in_dim: int, hidden: int, n_classes: int = 2, softmax_head: bool = False):
+        super().__init__()
+        self.fc1 = nn.Linear(in_dim, hidden)
+        self.fc2 = nn.Linear(hidden, hidden)
+        self.fc3 = nn.Linear(hidden, n_classes)
+        self.softmax_head = softmax_head
+
+    def forward(self, x: torch.Tensor, T=None) -> torch.Tensor:
+        if T is not None:
+            x = T.perturb_input(x)
+        h = torch.relu(self.fc1(x))
+        if T is not None:
+            h = T.perturb_hidden(T.drop(h), nonnegative=True)
+        h = torch.relu(self.fc2(h))
+        if T is not None:
+            h = T.drop(h)
+        out = self.fc3(h)
+        return out.softmax(-1) if self.softmax_head else out
+
+    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
+        out = self(x)
+        return out if self.softmax_head else out.softmax(-1)
+
+
+def seeded_mlp(seed: int, in_dim: int, hidden: int, n_classes: int = 2, softmax_head: bool = False) -> MLP:
+    """``torch.manual_seed(seed)`` then build the MLP: the authors' initialisation for that seed."""
+    torch.manual_seed(seed)
+    return MLP(in_dim, hidden, n_classes, softmax_head)
+
+
+class EnsembleMLP(nn.Module):
+    """E independent MLPs with parameters stacked on a leading axis.
+
+    ``forward`` takes ``x`` of shape ``[N, d]`` (shared by all members) or ``[E, N, d]`` and
+    returns ``[E, N, K]``. The loss is summed over members, so each member's gradient, and so
+    its SGD trajectory, is the one it would have alone.
+    """
+
+    def __init__(self, members: list[MLP]):
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        self.softmax_head = members[0].softmax_head
+        for i, name in enumerate(("fc1", "fc2", "fc3")):
+            W = torch.stack([getattr(m, name).weight.detach().t() for m in members])  # [E, in, out]
+            b = torch.stack([getattr(m, name).bias.detach() for m in members]).unsqueeze(1)  # [E, 1, out]
+            self.register_parameter(f"W{i + 1}", nn.Parameter(W.clone()))
+            self.register_parameter(f"b{i + 1}", nn.Parameter(b.clone()))
+
+    @classmethod
+    def from_seeds(cls, seeds, in_dim: int, hidden: int, n_classes: int = 2,
+                   softmax_head: bool = False) -> "EnsembleMLP":
+        return cls([seeded_mlp(s, in_dim, hidden, n_classes, softmax_head) for s in seeds])
+
+    @property
+    def n_members(self) -> int:
+        return self.W1.shape[0]
+
+    def forward(self, x: torch.Tensor, T=None) -> torch.Tensor:
+        if x.dim() == 2:
+            x = x.unsqueeze(0).expand(self.n_members, -1, -1)
+        if T is not None:
+            x = T.perturb_input(x)
+        h = torch.relu(torch.baddbmm(self.b1, x, self.W1))
+        if T is not None:
+            h = T.perturb_hidden(T.drop(h), nonnegative=True)
+        h = torch.relu(torch.baddbmm(self.b2, h, self.W2))
+        if T is not None:
+            h = T.drop(h)
+        out = torch.baddbmm(self.b3, h, self.W3)
+        return out.softmax(-1) if self.softmax_head else out
+
+    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
+        out = self(x)
+        return out if self.softmax_head else out.softmax(-1)
+
+    def member(self, e: int) -> MLP:
+        """Member ``e`` as a plain :class:`MLP` (for checkpoints and plots)."""
+        in_dim, hidden = self.W1.shape[1], self.W1.shape[2]
+        m = MLP(in_dim, hidden, self.W3.shape[2], self.softmax_head)
+        with torch.no_grad():
+            for i, name in enumerate(("fc1", "fc2", "fc3")):
+                getattr(m, name).weight.copy_(getattr(self, f"W{i + 1}")[e].t())
+                getattr(m, name).bias.copy_(getattr(self, f"b{i + 1}")[e, 0])
+        return m.to(self.W1.device)

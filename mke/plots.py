@@ -1,0 +1,93 @@
+"""Figures: TwoMoon decision boundaries (Figure 3), transformation spaces (Figure 4), sweeps."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+import torch
+from matplotlib.colors import ListedColormap
+from matplotlib.patches import Circle
+
+from mke.train import predict
+
+RED, BLUE = "#d62728", "#1f77b4"
+CLASS_CMAP = ListedColormap([RED, BLUE])
+
+
+def style() -> None:
+    sns.set_theme(style="white", context="notebook")
+
+
+def _grid(X: np.ndarray, h: float = 0.02, pad: float = 0.5):
+    x_min, x_max = X[:, 0].min() - pad, X[:, 0].max() + pad
+    y_min, y_max = X[:, 1].min() - pad, X[:, 1].max() + pad
+    return np.meshgrid(np.arange(x_min, x_max, h), np.arange(y_min, y_max, h))
+
+
+def _finish(ax, title: str, score: float | None = None) -> None:
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(r"$x^\alpha$ (X)")
+    ax.set_ylabel(r"$x^\beta$ (Y)")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    sns.despine(ax=ax, left=True, bottom=True)
+    if score is not None:
+        ax.text(0.97, 0.04, f"{score:.2f}", transform=ax.transAxes, ha="right", va="bottom", fontsize=13,
+                bbox=dict(facecolor="white", alpha=0.8, edgecolor="none"))
+
+
+def plot_problem(ax, task) -> None:
+    """Figure 3a: D_l (large dots; only X is known to the teacher) and D_u (small dots)."""
+    Xl, yl = task.inputs("D_l", task.modalities).numpy(), task.labels("D_l").numpy()
+    Xu, yu = task.inputs("D_u", task.modalities).numpy(), task.labels("D_u").numpy()
+    ax.scatter(Xu[:, 0], Xu[:, 1], c=yu, cmap=CLASS_CMAP, s=12, alpha=0.25)
+    ax.scatter(Xl[:, 0], Xl[:, 1], c=yl, cmap=CLASS_CMAP, s=90, edgecolors="k")
+    _finish(ax, "(a) the problem: labeled $D_l$ (large), unlabeled $D_u$")
+
+
+def plot_boundary(ax, model: torch.nn.Module, task, modalities, title: str, score: float | None = None,
+                  labels: torch.Tensor | None = None) -> None:
+    """Decision regions of ``model`` over the plane, D_u coloured by ``labels`` (default: truth)."""
+    X = task.inputs("D_u", task.modalities).numpy()
+    xx, yy = _grid(X)
+    grid = torch.tensor(np.c_[xx.ravel(), yy.ravel()], dtype=torch.float32)
+    if tuple(modalities) == (task.modalities[0],):
+        grid = grid[:, :1]
+    Z = predict(model, grid).argmax(-1).cpu().numpy().reshape(xx.shape)
+    ax.contourf(xx, yy, Z, cmap=CLASS_CMAP, alpha=0.18)
+    c = (labels if labels is not None else task.labels("D_u")).numpy()
+    ax.scatter(X[:, 0], X[:, 1], c=c, cmap=CLASS_CMAP, s=12, alpha=0.55)
+    _finish(ax, title, score)
+
+
+def plot_transformation_space(ax, task, pseudo_hard: torch.Tensor, a: int, b: int, c: int, radius: float) -> None:
+    """Figure 4: A's 1-D neighbourhood (a UM student only sees X: a vertical band) against
+    its 2-D neighbourhood (the MM student sees X and Y: a disc)."""
+    X = task.inputs("D_u", task.modalities).numpy()
+    ax.scatter(X[:, 0], X[:, 1], c=pseudo_hard.numpy(), cmap=CLASS_CMAP, s=12, alpha=0.3)
+    ax.axvspan(X[a, 0] - radius, X[a, 0] + radius, color=RED, alpha=0.12, label="UM student: 1-D space of A")
+    ax.add_patch(Circle(X[a], radius, fill=False, color=RED, lw=2, label="MM student: 2-D space of A"))
+    for idx, name in ((a, "A"), (b, "B"), (c, "C")):
+        ax.scatter(*X[idx], s=160, c="white", edgecolors="k", zorder=3)
+        ax.annotate(name, X[idx], textcoords="offset points", xytext=(8, 6), fontsize=13, weight="bold")
+    ax.set_aspect("equal")  # the 2-D neighbourhood is a disc, not an ellipse
+    ax.legend(loc="upper right", fontsize=8, frameon=True)
+    _finish(ax, "Transformation space of A (points coloured by pseudo label)")
+
+
+def plot_sweep(ax, levels, means: dict, stds: dict, ylabel: str, title: str) -> None:
+    """Mean +- std over seeds against regularisation strength, one line per method."""
+    for label, m in means.items():
+        m, s = np.asarray(m), np.asarray(stds[label])
+        ax.plot(levels, m, marker="o", label=label)
+        ax.fill_between(levels, m - s, m + s, alpha=0.15)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    sns.despine(ax=ax)
+
+
+def show(fig=None) -> None:
+    if fig is not None:
+        fig.tight_layout()
+    plt.show()

@@ -1,0 +1,77 @@
+"""The book: it builds with no warning, offline, and its pages render math and figures in a browser."""
+import html
+import re
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mke.book import chapter_parameters, chapters, parse_value, project_root
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory):
+    """A fresh strict build (warnings are errors) of what executed/ holds now."""
+    out = tmp_path_factory.mktemp("book")
+    cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(ROOT),
+           "--path-output", str(out), "-W", "--keep-going"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return out / "_build" / "html"
+
+
+def test_every_chapter_is_in_the_toc():
+    toc = (ROOT / "_toc.yml").read_text()
+    for name in chapters(ROOT):
+        assert f"executed/{name}" in toc, name
+
+
+def test_parameters_are_read_from_the_chapter():
+    params = chapter_parameters(ROOT / "book" / "twomoon.py")
+    assert {"profile", "n_seeds", "device", "paper_compat", "moon_noise", "n_labeled", "results_dir"} <= set(params)
+    assert parse_value("20") == 20 and parse_value("True") is True and parse_value("cuda") == "cuda"
+    assert project_root(ROOT / "tests") == ROOT
+
+
+def test_math_is_bundled_not_fetched(built_book):
+    page = (built_book / "executed" / "twomoon.html").read_text()
+    src = re.findall(r'<script[^>]*src="([^"]*mathjax[^"]*)"', page, flags=re.I)
+    assert src and all(not s.startswith(("http:", "https:", "//")) for s in src), src
+    assert (built_book / "_static" / "mathjax" / "tex-chtml.js").exists()
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", head[16:24])
+
+
+@pytest.mark.skipif(chromium() is None, reason="Chromium is not installed (apt-get install chromium); "
+                    ".ci/run installs it")
+@pytest.mark.parametrize("page, min_figures", [("executed/twomoon.html", 3), ("executed/intro.html", 0)])
+def test_page_renders_math_and_figures_in_chromium(built_book, page, min_figures, tmp_path):
+    proc = subprocess.run([chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path}", "--virtual-time-budget=15000",
+                           "--dump-dom", (built_book / page).as_uri()], capture_output=True, text=True, timeout=120)
+    dom = proc.stdout
+    assert "<body" in dom, proc.stderr[-2000:]
+    assert dom.count("<mjx-container") > 0, "MathJax typeset no formula"
+    visible = re.sub(r"<(script|style|mjx-assistive-mml|noscript)[^>]*>.*?</\1>", " ", dom, flags=re.S | re.I)
+    visible = html.unescape(re.sub(r"<[^>]+>", " ", visible))
+    leftovers = [t for t in (r"\frac", r"\mathcal", r"\theta", "$$", r"\arg") if t in visible]
+    assert not leftovers, f"raw TeX left in the visible text: {leftovers}"
+    images = re.findall(r'<img[^>]*src="([^"]+\.png)"', dom)
+    assert len(images) >= min_figures
+    for src in images:
+        w, h = _png_size((built_book / page).parent / src)
+        assert w > 200 and h > 200

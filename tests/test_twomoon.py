@@ -1,0 +1,50 @@
+import pytest
+import torch
+
+from mke.data.twomoon import twomoon_arrays, twomoon_task
+from mke.experiments import twomoon as tm
+
+
+def test_split_sizes_as_the_authors():
+    X_l, y_l, X_u, y_u, X_t, y_t = twomoon_arrays()
+    assert (len(X_l), len(X_u), len(X_t)) == (30, 270, 200)
+    assert abs(X_l.mean()) < 1 and set(y_l) == {0, 1}
+
+
+def test_task_modalities_are_the_coordinates(twomoon):
+    x = twomoon.inputs("D_u", ("alpha", "beta"))
+    assert torch.equal(x[:, :1], twomoon.splits["D_u"]["alpha"])
+    assert torch.equal(x[:, 1:], twomoon.splits["D_u"]["beta"])
+    with pytest.raises(KeyError, match="no split 'val'"):
+        twomoon.inputs("val", ("alpha",))
+
+
+def test_n_labeled_and_noise_parameters():
+    t = twomoon_task(moon_noise=0.2, n_labeled=60)
+    assert (t.size("D_l"), t.size("D_u"), t.size("test")) == (60, 240, 200)
+    with pytest.raises(ValueError, match="n_labeled"):
+        twomoon_arrays(n_labeled=1)
+
+
+def test_authors_seeds_without_repeats():
+    assert tm.authors_seeds(10) == [81, 14, 3, 94, 35, 31, 28, 17, 13, 86]
+    assert len(set(tm.authors_seeds(100))) == 100
+    with pytest.raises(ValueError):
+        tm.authors_seeds(102)
+
+
+def test_quick_profile_end_to_end(twomoon):
+    """The whole chapter pipeline at the quick profile: both versions, rows for every cell."""
+    setup = tm.PROFILE_SETTINGS["quick"]
+    seeds = tm.authors_seeds(setup.n_seeds)
+    v = tm.run_version(twomoon, True, seeds, setup, keep_models=True)
+    assert v.teacher_acc == pytest.approx(68.0)
+    rows = tm.table1_rows(v)
+    cells = {(r["setting"], r["method"]) for r in rows if r["table"] == "table1_paper_compat"}
+    assert len(cells) == 1 + 27
+    assert all(r["n_seeds"] == 3 for r in rows if r["setting"] != "teacher")
+    assert v.cell("T1 v0=2", "mm_student").models[0] is not None
+    a, b, c = tm.pick_abc(twomoon, v.pseudo, tm.relative_radius(twomoon, 1.0, twomoon.modalities))
+    y, yt = twomoon.labels("D_u"), v.pseudo.hard
+    assert (y[a], yt[a], y[b], yt[b], y[c], yt[c]) == (0, 0, 0, 1, 1, 1)
+    assert tm.denoising_rows(v)
