@@ -1,4 +1,4 @@
-"""``python -m mke run [chapter ...] [-p NAME VALUE ...] [--no-book]`` and ``python -m mke build``."""
+"""``python -m mke run [chapter ...] [-p NAME VALUE ...] [--no-book]``, ``python -m mke build``, ``python -m mke readme``."""
 from __future__ import annotations
 
 import argparse
@@ -15,10 +15,17 @@ def main(argv=None) -> None:
                        help="a papermill parameter for the chapters that have it, e.g. -p n_seeds 20")
     p_run.add_argument("--no-book", action="store_true", help="do not build the book afterwards")
     sub.add_parser("build", help="build the book from executed/ (Jupyter Book 1.x, warnings are errors)")
+    sub.add_parser("readme", help="rewrite README's results section from executed/results/")
     args = parser.parse_args(argv)
     if args.command == "run":
         overrides = {name: parse_value(value) for name, value in args.parameter}
         run(args.chapters, overrides, book=not args.no_book)
+    elif args.command == "readme":
+        root = project_root()
+        from mke.summary import update_readme
+
+        changed = update_readme(root / "README.md", root / "executed" / "results")
+        print("README.md updated" if changed else "README.md already up to date")
     else:
         print(build_book(project_root()))
 

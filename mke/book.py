@@ -112,6 +112,11 @@ def run(names: list[str] | None = None, overrides: dict | None = None, book: boo
         print(f"== executing {name} {params or ''}", flush=True)
         target = execute_chapter(root, name, params)
         print(f"== {target.relative_to(root)} in {time.perf_counter() - t0:.0f} s", flush=True)
+    if (root / "README.md").exists() and (root / "executed" / "results").is_dir():
+        from mke.summary import update_readme
+
+        if update_readme(root / "README.md", root / "executed" / "results"):
+            print("== README.md: results section updated from executed/results/")
     if book:
         index = build_book(root)
         print(f"== the book: {index}")

@@ -23,11 +23,19 @@ def l_cls(p: torch.Tensor, y: torch.Tensor, class_dim: int = -1) -> torch.Tensor
 
     Its gradient in ``p`` is ``softmax(p) - y`` (Eq. 19), for both forms.
     """
-    log_z = F.log_softmax(p.float(), dim=class_dim)
-    if not torch.is_floating_point(y):
-        return -log_z.gather(class_dim, y.long().unsqueeze(class_dim)).squeeze(class_dim)
-    if y.shape != p.shape:
+    hard = not torch.is_floating_point(y)
+    if not hard and y.shape != p.shape:
         raise ValueError(f"soft targets must have the logits' shape {tuple(p.shape)}, got {tuple(y.shape)}")
+    p = p.float()
+    if class_dim in (-1, p.dim() - 1) and p.shape[-1] <= 16 and p.dim() > 1:
+        # A softmax over a short last axis runs row by row; over a leading axis it vectorises
+        # across samples (3x faster for K=2 on CPU, the TwoMoon case). Same values.
+        p, class_dim = p.movedim(-1, 0).contiguous(), 0
+        if not hard:
+            y = y.movedim(-1, 0)
+    log_z = F.log_softmax(p, dim=class_dim)
+    if hard:
+        return -log_z.gather(class_dim, y.long().unsqueeze(class_dim)).squeeze(class_dim)
     y = y.float()
     return (torch.xlogy(y, y) - y * log_z).sum(class_dim)
 

@@ -21,3 +21,33 @@ def headline_frame(results_dir) -> pd.DataFrame:
                           "ours": ours, "seeds": row["n_seeds"],
                           "paper": "" if row.get("paper") is None else f"{row['paper']:.2f}"})
     return pd.DataFrame(lines)
+
+
+README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def headline_markdown(results_dir) -> str:
+    """The headline rows as a Markdown table (README's results section is exactly this)."""
+    df = headline_frame(results_dir)
+    cols = ["chapter", "table", "setting", "method", "ours", "paper"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for _, r in df.iterrows()]
+    return "\n".join(lines)
+
+
+def update_readme(readme_path, results_dir) -> bool:
+    """Rewrite README's results section from the results files; True if it changed."""
+    from pathlib import Path
+
+    from mke.results import atomic_write_text
+
+    path = Path(readme_path)
+    text = path.read_text()
+    if README_START not in text or README_END not in text:
+        raise ValueError(f"{path} has no '{README_START}' ... '{README_END}' section")
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    new = f"{head}{README_START}\n{headline_markdown(results_dir)}\n{README_END}{tail}"
+    if new != text:
+        atomic_write_text(path, new)
+    return new != text

@@ -54,7 +54,7 @@ def relative_noise(x: torch.Tensor, level: Level, generator: torch.Generator | N
     if _is_zero(level):
         return x
     eps = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-    return x + level * _mean_abs(x, ensemble, nonnegative) * eps
+    return torch.addcmul(x, level * _mean_abs(x, ensemble, nonnegative), eps)  # x + scale * eps, one pass
 
 
 def dropout(h: torch.Tensor, rate: Level, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -65,7 +65,7 @@ def dropout(h: torch.Tensor, rate: Level, generator: torch.Generator | None = No
         return F.dropout(h, rate, training=True)
     keep = 1.0 - (rate if isinstance(rate, torch.Tensor) else torch.tensor(rate, device=h.device))
     u = torch.rand(h.shape, generator=generator, device=h.device, dtype=h.dtype)
-    scale = (u < keep).to(h.dtype).div_(keep)  # the mask and the 1/keep rescaling in one tensor
+    scale = u.lt_(keep).div_(keep)  # in place: u becomes the mask times 1/keep, no new tensors
     return h * scale
 
 

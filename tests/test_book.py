@@ -75,3 +75,28 @@ def test_page_renders_math_and_figures_in_chromium(built_book, page, min_figures
     for src in images:
         w, h = _png_size((built_book / page).parent / src)
         assert w > 200 and h > 200
+
+
+def test_readme_results_come_from_the_results_files():
+    from mke.summary import README_END, README_START, headline_markdown
+
+    text = (ROOT / "README.md").read_text()
+    section = text.split(README_START, 1)[1].split(README_END, 1)[0].strip()
+    assert section == headline_markdown(ROOT / "executed" / "results"), \
+        "README's results section is stale: run `python -m mke readme`"
+
+
+def test_bad_parameter_stops_the_chapter_before_any_work(tmp_path):
+    """Through papermill, as a user would run it: the error names the parameter."""
+    import papermill
+
+    from mke.book import execute_chapter
+
+    root = tmp_path / "proj"
+    (root / "book").mkdir(parents=True)
+    shutil.copy(ROOT / "book" / "twomoon.py", root / "book" / "twomoon.py")
+    (root / "_toc.yml").write_text("")
+    with pytest.raises(papermill.PapermillExecutionError, match="'profile' must be one of"):
+        execute_chapter(root, "twomoon", {"profile": "fastest"}, progress=False)
+    assert not (root / "executed" / "twomoon.ipynb").exists()  # nothing half-written
+    assert not [p for p in (root / "executed").iterdir() if p.name.startswith(".")]

@@ -1,0 +1,32 @@
+# Two promises (README): `make book` sets everything up, executes every chapter with papermill
+# and builds the book; `make test` sets everything up and runs the tests. Both work on a fresh
+# machine with Python >= 3.10: they install into .venv, nothing system-wide.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The CPU build of torch 2.13.0 (a CUDA machine gets the CUDA build of the same release from PyPI);
+# `make book TORCH=torch` takes whatever release pip picks.
+TORCH ?= torch==2.13.0
+NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: setup book test bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[book,test]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+book: setup
+	$(PY) -m mke run
+
+test: setup
+	$(PY) -m pytest tests executed $(NBVAL)
+
+bench: setup
+	$(PY) bench/bench_table1.py
+
+clean:
+	rm -rf _build
