@@ -29,6 +29,11 @@
 # $$\theta_s^* = \arg\min_{\theta_s} \frac{1}{M}\sum_{i=1}^M l_{cls}\big(\tilde y_i,
 #   \mathcal{T}(f_s(x_i^\alpha, x_i^\beta;\theta_s))\big).$$
 #
+# **The chapters.** *TwoMoon* reproduces Table 1 and Figures 3-4 in both versions of the
+# authors' network and measures what students correct and break. *Theory* checks Eq. 18-20 with
+# SymPy, Lemma 1 exhaustively on small spaces, Assumptions 1-2 on TwoMoon samples, and Theorem
+# 1's bounds against the measured errors.
+#
 # **How to read it.** Each chapter reproduces one experiment of the paper with the code that
 # made every number, shows the paper's numbers beside ours, and says where a claim does not
 # hold. Every number comes from an executed cell and is saved in `executed/results/<chapter>.json`.

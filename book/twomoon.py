@@ -102,7 +102,7 @@ for compat in (False, True):
                                       sweep=featured and setup.sweep, workers=threads)
 elapsed = time.perf_counter() - t0
 print(f"trained {sum(len(v.table1) + len(v.sweep) for v in versions.values())} cells "
-      f"x {n_seeds} seeds in both versions")
+      f"x {n_seeds} seeds in both versions in {elapsed:.0f} s")
 
 # %% [markdown]
 # The teacher first. The paper reports 68.00 %; the paper-compat network reproduces it exactly,
@@ -300,8 +300,7 @@ rows += tm.denoising_rows(v)
 parameters = {"profile": profile, "n_seeds": n_seeds, "device": device, "paper_compat": paper_compat,
               "moon_noise": moon_noise, "n_labeled": n_labeled, "threads": threads, "seeds": seeds,
               "teacher_epochs": setup.teacher_epochs, "student_epochs": setup.student_epochs}
-path = write_results("twomoon", parameters, rows, results_dir, dev.type,
-                     extra={"timing": {"training_seconds": round(elapsed, 1)}})
+path = write_results("twomoon", parameters, rows, results_dir, dev.type)
 print(f"wrote {len(rows)} rows to {path}")
 
 # %% [markdown]

@@ -14,7 +14,7 @@ from typing import Callable
 
 import torch
 
-from mke.cache import cached, fingerprint
+from mke.cache import cached, checkpoint_or_train, fingerprint
 from mke.losses import confidence_weight
 from mke.methods import METHODS, Method
 from mke.train import TrainConfig, fit, predict
@@ -44,10 +44,18 @@ class PseudoLabels:
 
 
 def train_teacher(task, make_model: ModelFactory, cfg: TrainConfig, seed: int,
-                  device: torch.device | str = "cpu", method: Method = METHODS["um_teacher"]):
-    """Eq. (1): argmin (1/N) sum l_cls(y_i, f_t(x_i^alpha)) over D_l."""
+                  device: torch.device | str = "cpu", method: Method = METHODS["um_teacher"],
+                  checkpoint: bool = False):
+    """Eq. (1): argmin (1/N) sum l_cls(y_i, f_t(x_i^alpha)) over D_l.
+
+    ``checkpoint=True`` reuses a cached state_dict keyed by the data, config, seed and
+    architecture (worth it for the larger chapters' teachers).
+    """
     teacher = make_model(method, seed).to(device)
-    fit(teacher, task.inputs("D_l", method.modalities(task)), task.labels("D_l"), cfg, desc="teacher")
+    x, y = task.inputs("D_l", method.modalities(task)), task.labels("D_l")
+    key = ("teacher", x, y, repr(cfg), seed, repr(teacher), getattr(teacher, "softmax_head", None))
+    checkpoint_or_train(teacher, key, lambda m: fit(m, x, y, cfg, desc="teacher"), enabled=checkpoint)
+    teacher.eval()
     return teacher
 
 

@@ -27,9 +27,15 @@ def project_root(start: Path | None = None) -> Path:
 
 
 def chapters(root: Path) -> list[str]:
-    """Chapter names from ``book/*.py``, the intro last."""
-    names = sorted(p.stem for p in (root / "book").glob("*.py"))
-    return [n for n in names if n != INTRO] + ([INTRO] if INTRO in names else [])
+    """Chapter names from ``book/*.py`` in the order of ``_toc.yml`` (later chapters read earlier
+    chapters' results), the intro last since it summarises them all."""
+    import re
+
+    names = {p.stem for p in (root / "book").glob("*.py")}
+    toc = re.findall(r"executed/([\w-]+)", (root / "_toc.yml").read_text())
+    ordered = [n for n in toc if n in names and n != INTRO]
+    ordered += sorted(names - set(ordered) - {INTRO})
+    return ordered + ([INTRO] if INTRO in names else [])
 
 
 def parse_value(text: str):

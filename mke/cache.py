@@ -70,3 +70,23 @@ def cached(key: str, compute, kind: str = "pseudo_labels", enabled: bool = True)
     value = compute()
     atomic_torch_save(value, path)
     return value
+
+
+def checkpoint_or_train(model: torch.nn.Module, key_parts, train, enabled: bool = True) -> bool:
+    """Load ``model``'s state_dict from the cache if a checkpoint for ``key_parts`` exists, else
+    ``train(model)`` and save its state_dict (atomically). Returns True when loaded.
+
+    The key should name everything that determines the trained weights (data, config, seed,
+    architecture); checkpoints are plain state_dicts, never pickled modules.
+    """
+    path = cache_dir() / "checkpoints" / f"{fingerprint(*key_parts)}.pt"
+    if enabled and path.exists():
+        try:
+            model.load_state_dict(torch.load(path, weights_only=True, map_location="cpu"))
+            return True
+        except Exception:  # a corrupt or mismatched checkpoint is retrained, not trusted
+            path.unlink(missing_ok=True)
+    train(model)
+    if enabled:
+        atomic_torch_save({k: v.detach().cpu() for k, v in model.state_dict().items()}, path)
+    return False

@@ -10,8 +10,8 @@ from scipy import stats
 
 def accuracy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Top-1 accuracy in percent; ``logits`` ``[N, K]`` -> scalar, ``[E, N, K]`` -> ``[E]``."""
-    pred = logits.argmax(-1)
-    return (pred == y.to(pred.device)).float().mean(-1) * 100.0
+    pred = logits.argmax(-1).cpu()
+    return (pred == y.cpu()).float().mean(-1) * 100.0
 
 
 def summarize(values) -> dict:

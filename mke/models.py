@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from mke.runtime import seed_everything
+
 
 class MLP(nn.Module):
     """f(x) = fc3(T3(relu(fc2(T2(T3(relu(fc1(T1(x)))))))))
@@ -44,9 +46,16 @@ class MLP(nn.Module):
 
 
 def seeded_mlp(seed: int, in_dim: int, hidden: int, n_classes: int = 2, softmax_head: bool = False) -> MLP:
-    """``torch.manual_seed(seed)`` then build the MLP: the authors' initialisation for that seed."""
-    torch.manual_seed(seed)
+    """Seed everything with ``seed`` (as the authors' ``torch.manual_seed(seed)``), then build the
+    MLP: the authors' initialisation for that seed."""
+    seed_everything(seed)
     return MLP(in_dim, hidden, n_classes, softmax_head)
+
+
+def _affine(x: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """x @ W + b per member. The bias goes onto bmm's fresh output in place: ``baddbmm`` would
+    first copy the broadcast bias into the output, an extra pass over the largest tensors."""
+    return torch.bmm(x, W).add_(b)
 
 
 class EnsembleMLP(nn.Module):
@@ -82,13 +91,13 @@ class EnsembleMLP(nn.Module):
             x = x.unsqueeze(0).expand(self.n_members, -1, -1)
         if T is not None:
             x = T.perturb_input(x)
-        h = torch.relu(torch.baddbmm(self.b1, x, self.W1))
+        h = torch.relu(_affine(x, self.W1, self.b1))
         if T is not None:
             h = T.perturb_hidden(T.drop(h), nonnegative=True)
-        h = torch.relu(torch.baddbmm(self.b2, h, self.W2))
+        h = torch.relu(_affine(h, self.W2, self.b2))
         if T is not None:
             h = T.drop(h)
-        out = torch.baddbmm(self.b3, h, self.W3)
+        out = _affine(h, self.W3, self.b3)
         return out.softmax(-1) if self.softmax_head else out
 
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:

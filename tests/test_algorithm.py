@@ -113,3 +113,27 @@ def test_minibatches_and_adam_train(twomoon):
     fit(m, x, y, TrainConfig(epochs=60, lr=0.01, optimizer="adam", batch_size=32),
         generator=torch.Generator().manual_seed(0))
     assert accuracy(m(x), y).item() > 85
+
+
+def test_teacher_checkpoint_is_a_state_dict_reused(twomoon):
+    from mke.metrics import accuracy
+    from mke.train import predict
+
+    make = model_factory(False)
+    cfg = TrainConfig(epochs=200)
+    first = train_teacher(twomoon, make, cfg, 11, checkpoint=True)
+    files = list((cache_dir() / "checkpoints").glob("*.pt"))
+    assert files and isinstance(torch.load(files[0], weights_only=True), dict)
+    calls = []
+    import mke.algorithm as alg
+
+    original = alg.fit
+    alg.fit = lambda *a, **k: calls.append(1)
+    try:
+        again = train_teacher(twomoon, make, cfg, 11, checkpoint=True)  # loaded, not trained
+    finally:
+        alg.fit = original
+    assert not calls
+    x = twomoon.inputs("test", ("alpha",))
+    assert torch.equal(predict(first, x), predict(again, x))
+    assert accuracy(predict(again, x), twomoon.labels("test")).item() > 60

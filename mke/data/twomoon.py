@@ -30,6 +30,22 @@ def twomoon_arrays(n_samples: int = 500, moon_noise: float = 0.1, n_labeled: int
     return X_l, y_l, X_u, y_u, X_t, y_t
 
 
+def twomoon_sampler(moon_noise: float = 0.1, n_samples: int = 500, random_state: int = 42):
+    """Fresh draws from the TwoMoon distribution in the task's coordinates.
+
+    Returns ``sample(n, seed) -> (X, y)``: ``make_moons`` with another random state, standardised
+    with the scaler fitted on the task's own 500 points, so that samples and task share axes.
+    """
+    X0, _ = make_moons(n_samples=n_samples, noise=moon_noise, random_state=random_state)
+    scaler = StandardScaler().fit(X0)
+
+    def sample(n: int, seed: int):
+        X, y = make_moons(n_samples=n, noise=moon_noise, random_state=seed)
+        return scaler.transform(X), y
+
+    return sample
+
+
 def _split(X: np.ndarray, y: np.ndarray) -> dict:
     X = torch.as_tensor(X, dtype=torch.float32)
     return {"alpha": X[:, :1].contiguous(), "beta": X[:, 1:].contiguous(),

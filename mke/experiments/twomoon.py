@@ -102,10 +102,12 @@ def denoising_scorers(task, pseudo: PseudoLabels) -> dict:
     wrong = teacher_wrong_mask(task, pseudo)
 
     def corrected(logits, y):
-        return (logits.argmax(-1) == y)[..., wrong].float().mean(-1) * 100.0
+        right = logits.argmax(-1).cpu() == y
+        return right[..., wrong].float().mean(-1) * 100.0
 
     def broken(logits, y):
-        return (logits.argmax(-1) != y)[..., ~wrong].float().mean(-1) * 100.0
+        right = logits.argmax(-1).cpu() == y
+        return (~right)[..., ~wrong].float().mean(-1) * 100.0
 
     return {"test": ("test", accuracy), "D_u": ("D_u", accuracy),
             "corrected": ("D_u", corrected), "broken": ("D_u", broken)}
@@ -215,7 +217,7 @@ def pre_head_logits(model, x) -> torch.Tensor:
     head = model.softmax_head
     model.softmax_head = False
     try:
-        return predict(model, x)
+        return predict(model, x).cpu()
     finally:
         model.softmax_head = head
 
