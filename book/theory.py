@@ -16,8 +16,11 @@
 #
 # Section 3.3 and supplementary Section 4 argue that a multimodal student's error is bounded by
 #
-# $$\mathrm{Err}(f_s(x^\alpha, x^\beta)) \le \frac{4\,\mathrm{Err}(f_t)}{c_1 c_2 - 1} + 4\mu \quad (13)
-# \qquad\text{against}\qquad \mathrm{Err}(f_s(x^\alpha)) \le \frac{4\,\mathrm{Err}(f_t)}{c_1 - 1} + 4\mu \quad (14)$$
+# $$\mathrm{Err}(f_s(x^\alpha, x^\beta)) \le \frac{4\,\mathrm{Err}(f_t)}{c_1 c_2 - 1} + 4\mu \qquad (13)$$
+#
+# against
+#
+# $$\mathrm{Err}(f_s(x^\alpha)) \le \frac{4\,\mathrm{Err}(f_t)}{c_1 - 1} + 4\mu \qquad (14)$$
 #
 # for a unimodal one, where $c_1, c_2$ are *expansion* constants of the class-conditional
 # distributions on $\mathcal{X}^\alpha$ and $\mathcal{X}^\beta$ (Assumption 1), and Lemma 1 turns

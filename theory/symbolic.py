@@ -7,7 +7,6 @@ as an argument, so the tests can show that a wrong claim is rejected.
 from __future__ import annotations
 
 import itertools
-import math
 
 import numpy as np
 import sympy as sp
@@ -104,8 +103,3 @@ def check_lemma1_algebra() -> dict:
             "step23_product_of_inequalities": bool(step23), "step24_on_product_sets": bool(step24_products),
             "c1c2_P_of_general_V_can_reach": str(general_bound),
             "general_V_covered": False}
-
-
-def lipschitz_gamma_interval(K: int) -> tuple[float, float]:
-    """The interval the supplementary gives for gamma, [-sqrt K, sqrt K], and the tight one."""
-    return (-math.sqrt(K), math.sqrt(K)), (-math.sqrt(2), math.sqrt(2))
