@@ -46,7 +46,7 @@ class Job:
 class JobResult:
     job: Job
     seeds: list[int]
-    scores: dict[str, list[float]] = field(default_factory=dict)  # split -> one value per seed
+    scores: dict[str, list[float]] = field(default_factory=dict)  # score name -> one value per seed
     models: list = field(default_factory=list)  # kept when run_jobs(keep_models=True)
 
     def summary(self, score: str = "test") -> dict:
