@@ -4,8 +4,9 @@ import tempfile
 import pytest
 import torch
 
-# keep the pseudo-label cache out of the user's home and out of the repository
-os.environ.setdefault("MKE_CACHE", tempfile.mkdtemp(prefix="mke-test-cache-"))
+# every test session gets its own empty cache: tests never read or fill the user's $MKE_CACHE
+# (and the cache tests can count the entries they create)
+os.environ["MKE_CACHE"] = tempfile.mkdtemp(prefix="mke-test-cache-")
 
 
 @pytest.fixture(autouse=True)
