@@ -40,8 +40,8 @@
 #
 # **How to re-run it.** `python -m mke run` executes every chapter with papermill and builds
 # this book; `python -m mke run twomoon -p n_seeds 20 -p device cuda` re-runs one chapter
-# with your parameters (`profile` = `quick`, `book` or `paper`; `data_root` points a chapter
-# at a real dataset). **How to test it.** `make test` runs the unit tests and re-executes
+# with your parameters (`profile` = `quick`, `book` or `paper`; each chapter lists its own
+# parameters at its top). **How to test it.** `make test` runs the unit tests and re-executes
 # these notebooks with nbval, comparing the checked outputs.
 
 # %% tags=["parameters"]
