@@ -94,7 +94,8 @@ def student_data(task, method: Method, pseudo: PseudoLabels | None, confidence_w
             ys.append(pseudo.targets)
             ws.append(pseudo.weight() if confidence_weighting else torch.ones(len(pseudo.proba)))
     weight = torch.cat(ws) if confidence_weighting else None
-    return torch.cat(xs), torch.cat(ys), weight
+    x = {m: torch.cat([xi[m] for xi in xs]) for m in xs[0]} if isinstance(xs[0], dict) else torch.cat(xs)
+    return x, torch.cat(ys), weight
 
 
 def train_student(task, method: Method, make_model: ModelFactory, pseudo: PseudoLabels | None,

@@ -113,3 +113,69 @@ class EnsembleMLP(nn.Module):
                 getattr(m, name).weight.copy_(getattr(self, f"W{i + 1}")[e].t())
                 getattr(m, name).bias.copy_(getattr(self, f"b{i + 1}")[e, 0])
         return m.to(self.W1.device)
+
+
+class ConvBranch(nn.Module):
+    """A 3-layer CNN feature extractor (conv-BN-ReLU-pool x 3, global average pool).
+
+    The emotion chapter's image branch (grey frames stacked as channels) and audio branch
+    (MFCCs as a one-channel image), Section 4.2 of the paper.
+    """
+
+    def __init__(self, in_channels: int, width: int = 16):
+        super().__init__()
+        layers, c = [], in_channels
+        for k in range(3):
+            layers += [nn.Conv2d(c, width * 2 ** k, 3, padding=1), nn.BatchNorm2d(width * 2 ** k), nn.ReLU(),
+                       nn.MaxPool2d(2)]
+            c = width * 2 ** k
+        self.net = nn.Sequential(*layers)
+        self.out_dim = c
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).mean((-2, -1))
+
+
+class MultimodalNet(nn.Module):
+    """One 3-layer CNN per modality, features concatenated, then a 3-layer MLP (Section 4.2).
+
+    ``inputs`` maps each modality to its number of input channels, e.g. ``{"image": 6}`` for a
+    UM teacher/student or ``{"image": 6, "audio": 1}`` for the MM student. The forward pass takes
+    a dict of modality tensors ``[N, C, H, W]`` (a 3-D ``[N, H, W]`` tensor gets one channel) and
+    applies T like :class:`MLP`: T1 on every input, T3 after each hidden layer of the MLP, T2 on
+    its first hidden layer.
+    """
+
+    def __init__(self, inputs: dict[str, int], n_classes: int = 8, width: int = 16, hidden: int = 64):
+        super().__init__()
+        self.modalities = tuple(inputs)
+        self.branches = nn.ModuleDict({m: ConvBranch(c, width) for m, c in inputs.items()})
+        features = sum(b.out_dim for b in self.branches.values())
+        self.fc1, self.fc2, self.fc3 = nn.Linear(features, hidden), nn.Linear(hidden, hidden), nn.Linear(hidden, n_classes)
+        self.softmax_head = False
+
+    def forward(self, x: dict, T=None) -> torch.Tensor:
+        missing = [m for m in self.modalities if m not in x]
+        if missing:
+            raise KeyError(f"MultimodalNet needs modalities {self.modalities}; missing {missing}")
+        feats = []
+        for m in self.modalities:
+            xm = x[m] if x[m].dim() == 4 else x[m].unsqueeze(1)
+            if T is not None:
+                xm = T.perturb_input(xm)
+            feats.append(self.branches[m](xm))
+        h = torch.relu(self.fc1(torch.cat(feats, -1)))
+        if T is not None:
+            h = T.perturb_hidden(T.drop(h), nonnegative=True)
+        h = torch.relu(self.fc2(h))
+        if T is not None:
+            h = T.drop(h)
+        return self.fc3(h)
+
+    def predict_proba(self, x: dict) -> torch.Tensor:
+        return self(x).softmax(-1)
+
+
+# sizes by profile: `book` trains on 2 CPU cores in minutes, `paper` is meant for a GPU
+MULTIMODAL_SIZES = {"quick": {"width": 8, "hidden": 32}, "book": {"width": 16, "hidden": 64},
+                    "paper": {"width": 64, "hidden": 256}}

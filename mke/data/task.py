@@ -20,6 +20,7 @@ class Task:
     modalities: tuple[str, str] = ("alpha", "beta")
     num_classes: int = 2
     info: dict = field(default_factory=dict)
+    concat: bool = True  # vector modalities concatenate; image/audio ones stay a dict
 
     def __post_init__(self):
         for split, data in self.splits.items():
@@ -29,10 +30,13 @@ class Task:
             if missing:
                 raise ValueError(f"task {self.name!r}: split {split!r} lacks modalities {missing}")
 
-    def inputs(self, split: str, modalities) -> torch.Tensor:
-        """The named modalities of ``split``, concatenated on the feature axis."""
+    def inputs(self, split: str, modalities):
+        """The named modalities of ``split``: concatenated on the feature axis for vector data
+        (``concat=True``, TwoMoon), else a dict of tensors (images, spectrograms)."""
         if split not in self.splits:
             raise KeyError(f"task {self.name!r} has no split {split!r}; it has {sorted(self.splits)}")
+        if not self.concat:
+            return {m: self.splits[split][m] for m in modalities}
         return torch.cat([self.splits[split][m] for m in modalities], dim=-1)
 
     def labels(self, split: str) -> torch.Tensor:
