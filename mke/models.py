@@ -116,10 +116,13 @@ class EnsembleMLP(nn.Module):
 
 
 class ConvBranch(nn.Module):
-    """A 3-layer CNN feature extractor (conv-BN-ReLU-pool x 3, global average pool).
+    """A 3-layer CNN feature extractor (conv-BN-ReLU-pool x 3), pooled to a 4 x 4 map and flattened.
 
     The emotion chapter's image branch (grey frames stacked as channels) and audio branch
-    (MFCCs as a one-channel image), Section 4.2 of the paper.
+    (MFCCs as a one-channel image), Section 4.2 of the paper. The features keep *where* a
+    pattern is (mouth or brows; which MFCC band): with global average pooling instead, the
+    image branch could not even fit 288 stand-in faces (46 % training accuracy, against 100 %
+    with the 4 x 4 map).
     """
 
     def __init__(self, in_channels: int, width: int = 16):
@@ -129,11 +132,11 @@ class ConvBranch(nn.Module):
             layers += [nn.Conv2d(c, width * 2 ** k, 3, padding=1), nn.BatchNorm2d(width * 2 ** k), nn.ReLU(),
                        nn.MaxPool2d(2)]
             c = width * 2 ** k
-        self.net = nn.Sequential(*layers)
-        self.out_dim = c
+        self.net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(4), nn.Flatten())
+        self.out_dim = c * 16
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).mean((-2, -1))
+        return self.net(x)
 
 
 class MultimodalNet(nn.Module):

@@ -20,11 +20,13 @@ Generative model (one clip = one actor, emotion, intensity, statement, repetitio
 
 Given the class, face and voice nuisances are independent (separate random streams).
 
-Status: first version, **not yet calibrated** (issue 4). Measured so far at the defaults: a
-linear probe on raw pixels reaches 22 % and on MFCCs 84 %. The book-size ``MultimodalNet``
-image teacher trained on D_l (288 clips) reaches only 46 % *training* accuracy and 24-25 %
-test accuracy: it underfits, so the faces (or the branch) need work before the chapter.
-The target is a teacher at 75-85 %.
+Status: first version, **not yet calibrated** (issue 4). Measured so far (face_noise 0.1):
+a linear probe on raw pixels reaches 22 % and on MFCCs 84 %; an image CNN trained on D_l
+(288 clips) fits it fully but reaches 36-53 % on test (with or without batch norm), so it
+overfits; the book-size ``MultimodalNet`` image teacher scores 38-41 % at face_noise 0.1 and
+only 46-47 % with no nuisance at all (2 seeds each). The expression signal is too weak
+against actor variation and the per-frame expression jitter: it needs to be stronger to bring
+the teacher to the paper's regime (75-85 %).
 """
 from __future__ import annotations
 
