@@ -57,11 +57,15 @@ def all_sets(p: np.ndarray, nb: np.ndarray):
     return P, P[N]
 
 
-def expansion_coefficient(p: np.ndarray, nb: np.ndarray, a: float) -> float:
-    """The largest c for which p satisfies (a, c)-expansion (inf if no set constrains it)."""
-    P, PN = all_sets(p, nb)
+def _coefficient(P: np.ndarray, PN: np.ndarray, a: float) -> float:
+    """min P(N(V)) / P(V) over sets with 0 < P(V) <= a whose neighbourhood is not everything."""
     small = (P > 0) & (P <= a + 1e-12) & (PN < 1 - 1e-12)
     return float((PN[small] / P[small]).min()) if small.any() else float("inf")
+
+
+def expansion_coefficient(p: np.ndarray, nb: np.ndarray, a: float) -> float:
+    """The largest c for which p satisfies (a, c)-expansion (inf if no set constrains it)."""
+    return _coefficient(*all_sets(p, nb), a)
 
 
 @dataclass
@@ -80,7 +84,7 @@ class LemmaCheck:
 
 
 def _points(mask: int, n_b: int) -> list[tuple[int, int]]:
-    return [(i // n_b, i % n_b) for i in range(n_b * 64) if (mask >> i) & 1]
+    return [(i // n_b, i % n_b) for i in range(mask.bit_length()) if (mask >> i) & 1]
 
 
 def check_lemma1(p_a: np.ndarray, p_b: np.ndarray, nb_a: np.ndarray, nb_b: np.ndarray, a: float,
@@ -100,8 +104,7 @@ def check_lemma1(p_a: np.ndarray, p_b: np.ndarray, nb_a: np.ndarray, nb_b: np.nd
     P, PN = all_sets(joint.ravel(), nb)
     masks = np.arange(len(P))
     small = (P > 0) & (P <= a + 1e-12)
-    c_true = float((PN[small & (PN < 1 - 1e-12)] / P[small & (PN < 1 - 1e-12)]).min()) \
-        if (small & (PN < 1 - 1e-12)).any() else float("inf")
+    c_true = _coefficient(P, PN, a)
     # product sets whose marginals both have mass <= a
     Pa, PNa = all_sets(m_a, nb_a)
     Pb, PNb = all_sets(m_b, nb_b)

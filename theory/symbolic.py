@@ -99,7 +99,9 @@ def check_lemma1_algebra() -> dict:
     step24_products = sp.simplify((c1 * c2 * Pa * Pb).subs({c1: 1 / a, c2: 1 / a, Pa: a, Pb: a})) == 1
     # ... but a general V only has P(V) <= a: c1 c2 P(V) can be c1 c2 a = 1/a > 1 (impossible as a mass)
     general_bound = sp.simplify((c1 * c2 * a).subs({c1: 1 / a, c2: 1 / a}))
+    # covered only if that reach stays a valid mass (<= 1) for every a in (0, 1); try a = 1/2
+    general_covered = bool(general_bound.subs(a, sp.Rational(1, 2)) <= 1)
     return {"step21_cap_from_max_c_le_1_over_a": bool(step21), "min_needed_without_cap": bool(min_needed),
             "step23_product_of_inequalities": bool(step23), "step24_on_product_sets": bool(step24_products),
             "c1c2_P_of_general_V_can_reach": str(general_bound),
-            "general_V_covered": False}
+            "general_V_covered": general_covered}

@@ -107,14 +107,13 @@ def theorem1_table(twomoon_doc: dict, expansion_at, mean_abs: float) -> list[dic
     return out
 
 
-def eq17_gamma(task, setting: str, seed: int = 81, n_draws: int = 200, epochs: int = 2000) -> dict:
-    """Train one MM student (corrected network) and measure, on D_u, the losses of Eq. 17 and Eq. 3.
+def eq17_gamma(task, teacher, setting: str, seed: int = 81, n_draws: int = 200, epochs: int = 2000) -> dict:
+    """Train one MM student on ``teacher``'s pseudo labels and measure, on D_u, the losses of Eq. 17 and Eq. 3.
 
     gamma* = (L_17 - L_pl) / L_reg makes the two equal for this trained model; per sample and
     draw, (l(y, T f) - l(y, f)) / ||T f - f|| must lie within the Lipschitz constant (sqrt 2).
     """
-    make = tm.model_factory(False)
-    teacher = train_teacher(task, make, TrainConfig(epochs=1000), tm.TEACHER_SEED)
+    make = tm.model_factory(getattr(teacher, "softmax_head", False))
     pseudo = pseudo_label(teacher, task.inputs("D_u", ("alpha",)))
     T = tm.TABLE1_SETTINGS[setting]
     student = train_student(task, METHODS["mm_student"], make, pseudo, TrainConfig(epochs=epochs), T, seed)

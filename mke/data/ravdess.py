@@ -168,9 +168,10 @@ def decode_audio(path: str | Path, sr: int = 16000) -> np.ndarray:
         stream = container.streams.audio[0]
         for frame in container.decode(stream):
             native = frame.sample_rate
-            a = frame.to_ndarray().astype(np.float32)
-            if np.issubdtype(frame.to_ndarray().dtype, np.integer):
-                a /= float(np.iinfo(frame.to_ndarray().dtype).max)
+            raw = frame.to_ndarray()
+            a = raw.astype(np.float32)
+            if np.issubdtype(raw.dtype, np.integer):
+                a /= float(np.iinfo(raw.dtype).max)
             if frame.format.is_planar:
                 a = a.mean(0)  # [channels, samples] -> mono
             else:

@@ -148,10 +148,11 @@ def generate(cfg: StandinConfig = StandinConfig(), n_mfcc: int = 40, n_frames: i
     from mke.data.ravdess import mfcc
 
     codes = ravdess_codes()
+    traits_of = {actor: _actor_traits(actor, cfg.seed) for actor in {c.actor for c in codes}}
     images = np.empty((len(codes), cfg.n_images, cfg.size, cfg.size), np.float32)
     feats = np.empty((len(codes), n_mfcc, n_frames), np.float32)
     for i, code in enumerate(codes):
-        traits = _actor_traits(code.actor, cfg.seed)
+        traits = traits_of[code.actor]
         face_rng = np.random.default_rng([cfg.seed, i, 1])  # face and voice nuisances: separate streams
         voice_rng = np.random.default_rng([cfg.seed, i, 2])
         strength = 1.0 if code.intensity == 2 else 0.6
