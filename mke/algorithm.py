@@ -17,7 +17,7 @@ import torch
 from mke.cache import cached, checkpoint_or_train, fingerprint
 from mke.losses import confidence_weight
 from mke.methods import METHODS, Method
-from mke.train import TrainConfig, fit, predict
+from mke.train import TrainConfig, fit, predict, to_device
 from mke.transforms import Transform
 
 ModelFactory = Callable[[Method, int], torch.nn.Module]  # (method, seed) -> model
@@ -64,7 +64,7 @@ def pseudo_label(teacher: torch.nn.Module, x, soft: bool = False, use_cache: boo
     key = fingerprint(teacher.state_dict(), x, getattr(teacher, "softmax_head", False))
 
     def compute():
-        return teacher.predict_proba(x.to(next(teacher.parameters()).device)).detach().float().cpu()
+        return teacher.predict_proba(to_device(x, next(teacher.parameters()).device)).detach().float().cpu()
 
     with torch.no_grad():
         teacher.eval()

@@ -1,4 +1,4 @@
-"""Figures: TwoMoon decision boundaries (Figure 3), transformation spaces (Figure 4), sweeps."""
+"""Figures: TwoMoon (Figures 3-4, sweeps) and emotion recognition (faces, MFCCs, Figure 6)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -91,3 +91,39 @@ def show(fig=None) -> None:
     if fig is not None:
         fig.tight_layout()
     plt.show()
+
+
+def plot_faces(axes, images: np.ndarray, titles: list[str]) -> None:
+    """One frame per panel (the stand-in's or RAVDESS's faces), grey, no axes."""
+    for ax, img, title in zip(axes, images, titles):
+        ax.imshow(img, cmap="gray", vmin=0, vmax=1)
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+
+
+def plot_mfcc(ax, mfcc: np.ndarray, title: str) -> None:
+    ax.imshow(mfcc, aspect="auto", origin="lower", cmap="magma")
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("frame")
+    ax.set_ylabel("MFCC")
+
+
+def plot_confusion(ax, cm: np.ndarray, labels, title: str, cbar: bool = False) -> None:
+    """A row-normalised confusion matrix (Figure 6): rows are true classes, columns predictions."""
+    sns.heatmap(cm, ax=ax, vmin=0, vmax=1, cmap="Blues", annot=True, fmt=".2f", annot_kws={"fontsize": 7},
+                xticklabels=labels, yticklabels=labels, cbar=cbar, square=True)
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.tick_params(labelsize=8)
+
+
+def plot_recall_change(ax, labels, change_mean: np.ndarray, change_std: np.ndarray, title: str) -> None:
+    """Per-class recall change (points) with the spread over seeds."""
+    colors = [BLUE if c >= 0 else RED for c in change_mean]
+    ax.bar(range(len(labels)), change_mean, yerr=change_std, color=colors, capsize=3)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel("recall change (points)")
+    ax.set_title(title, fontsize=10)
+    sns.despine(ax=ax)

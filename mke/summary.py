@@ -6,6 +6,7 @@ import pandas as pd
 from mke.results import read_all_results
 
 TABLE_NAMES = {"table1": "Table 1 (corrected net)", "table1_paper_compat": "Table 1 (paper-compat net)",
+               "table2": "Table 2 (emotion recognition)",
                "eq20": "Eq. 20 Lipschitz constant", "lemma1_exhaustive": "Lemma 1 on all sets (% of instances)",
                "expansion": "expansion c on X (paper: c1 c2)", "theorem1_sweep": "Eq. 13 bound vs error"}
 

@@ -11,6 +11,7 @@ from mke.losses import mke_objective
 from mke.runtime import autocast
 
 OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class TrainConfig:
     momentum: float = 0.0
     weight_decay: float = 0.0
     batch_size: int | None = None  # None: full batch
+    schedule: str = "constant"  # "cosine" anneals lr to 0 over the run: the last epoch's model is stabler
     form: str = "eq17"  # student objective: "eq17" or "eq3" (see mke.losses.mke_objective)
     gamma: float = 1.0  # weight of L_reg when form == "eq3"
     amp: bool = True  # bfloat16 autocast on CUDA; ignored on CPU
@@ -35,6 +37,8 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"TrainConfig.optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"TrainConfig.schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"TrainConfig.batch_size must be None or >= 1, got {self.batch_size!r}")
 
@@ -84,10 +88,12 @@ def fit(model: torch.nn.Module, x: torch.Tensor, targets: torch.Tensor, cfg: Tra
     if n_rows(x, x_dim) != n:
         raise ValueError(f"{desc}: {n} targets for {n_rows(x, x_dim)} inputs")
     opt = make_optimizer(model.parameters(), cfg)
+    batch = cfg.batch_size or n
+    scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * math.ceil(n / batch))
+                 if cfg.schedule == "cosine" else None)
     model.train()
     history: list[float] = []
     step = 0
-    batch = cfg.batch_size or n
     for epoch in tqdm(range(cfg.epochs), desc=desc, disable=not progress, leave=False):
         order = torch.randperm(n, generator=generator).to(device) if batch < n else None
         for start in range(0, n, batch):
@@ -104,6 +110,8 @@ def fit(model: torch.nn.Module, x: torch.Tensor, targets: torch.Tensor, cfg: Tra
                                      weight=wb, ensemble=ensemble)
             loss.backward()
             opt.step()
+            if scheduler is not None:
+                scheduler.step()
             step += 1
             if step % cfg.check_every == 0:
                 value = loss.item()

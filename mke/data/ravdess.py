@@ -206,7 +206,7 @@ class RavdessFeatures:
 
 
 def load_features(root: str | Path, n_images: int = 6, every: float = 0.5, size: int = 48, sr: int = 16000,
-                  n_mfcc: int = 40, n_frames: int = 128) -> RavdessFeatures:
+                  n_mfcc: int = 40, n_frames: int = 128, hop_length: int = 256) -> RavdessFeatures:
     """Decode every clip under ``root``; a clip that fails to decode is skipped and counted."""
     report = scan(root)
     images, feats, ys, actors, codes = [], [], [], [], []
@@ -220,7 +220,7 @@ def load_features(root: str | Path, n_images: int = 6, every: float = 0.5, size:
         if len(frames) < n_images:  # short clip: repeat its last frame
             frames = np.concatenate([frames, np.repeat(frames[-1:], n_images - len(frames), 0)])
         images.append(frames)
-        feats.append(mfcc(audio, sr, n_mfcc, n_frames))
+        feats.append(mfcc(audio, sr, n_mfcc, n_frames, hop_length))
         ys.append(clip.code.label)
         actors.append(clip.code.actor)
         codes.append(clip.code)

@@ -1,0 +1,117 @@
+"""The emotion chapter's experiment code (Section 4.2) on the quick profile of the stand-in."""
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("librosa", reason="librosa is not installed (pip install -e .[media])")
+
+from mke.experiments import emotion as em  # noqa: E402
+from mke.methods import METHODS  # noqa: E402
+
+QUICK = em.PROFILE_SETTINGS["quick"]
+GOOD = dict(profile="book", n_seeds=None, device="cpu", data_root=None, split_by_actor=False,
+            voice_informative=True, dropout=None, results_dir="results", threads=2)
+
+
+@pytest.mark.parametrize("name, value, match", [
+    ("profile", "fast", "'profile' must be one of"),
+    ("n_seeds", 1, "'n_seeds' must lie in"),
+    ("device", "gpu", "'device' must be one of"),
+    ("data_root", "/no/such/RAVDESS", "'data_root': folder '/no/such/RAVDESS' does not exist"),
+    ("split_by_actor", "yes", "'split_by_actor' must be True or False"),
+    ("voice_informative", 1, "'voice_informative' must be True or False"),
+    ("dropout", 1.0, "'dropout' must lie in"),
+    ("threads", 0, "'threads' must lie in"),
+])
+def test_bad_parameters_are_named(name, value, match):
+    em.validate_parameters(**GOOD)
+    with pytest.raises(ValueError, match=match):
+        em.validate_parameters(**{**GOOD, name: value})
+
+
+@pytest.fixture(scope="module")
+def task():
+    return em.build_task(em.load_standin(QUICK))
+
+
+def test_task_has_the_papers_splits_and_tensor_layout(task):
+    sizes = {s: task.size(s) for s in ("D_l", "D_u", "val", "test")}
+    assert sizes == {"D_l": 288, "D_u": 921, "val": 115, "test": 116}
+    assert task.splits["D_l"]["image"].shape[1:] == (QUICK.n_images, QUICK.size, QUICK.size)
+    assert task.splits["D_l"]["audio"].shape[1:] == (1, QUICK.n_mfcc, QUICK.n_frames)
+    # MFCCs standardised with D_l and D_u only: those have mean 0 per coefficient, test need not
+    fit = torch.cat([task.splits["D_l"]["audio"], task.splits["D_u"]["audio"]])
+    assert fit.mean((0, 1, 3)).abs().max() < 1e-4
+    assert set(task.inputs("D_u", ("image",))) == {"image"}
+
+
+def test_stand_in_is_cached_and_the_control_changes_only_the_voice(task):
+    again = em.build_task(em.load_standin(QUICK))
+    off = em.build_task(em.load_standin(QUICK, voice_informative=False))
+    for s in task.splits:
+        assert torch.equal(again.splits[s]["audio"], task.splits[s]["audio"])
+        assert torch.equal(off.splits[s]["image"], task.splits[s]["image"])
+    assert not torch.equal(off.splits["D_u"]["audio"], task.splits["D_u"]["audio"])
+
+
+def test_split_by_actor_keeps_actors_apart():
+    t = em.build_task(em.load_standin(QUICK), split_by_actor=True)
+    actors = t.info["actors"]
+    assert not set(actors["D_l"]) & set(actors["test"]) and not set(actors["D_u"]) & set(actors["val"])
+
+
+def test_transformations_per_method():
+    assert em.transform_for(METHODS["mm_student_noreg"], 0.5) is None
+    assert em.transform_for(METHODS["um_teacher"], 0.5) is None
+    t = em.transform_for(METHODS["mm_student"], 0.5)
+    assert t.dropout == 0.5 and t.input_noise == 0
+    noisy = em.transform_for(METHODS["noisy_student"], 0.5)
+    assert noisy.dropout == 0.5 and noisy.input_noise == em.NOISY_INPUT
+
+
+def test_one_seed_end_to_end_is_deterministic_and_fills_table2(task):
+    a = em.run_seed(task, QUICK, seed=3)
+    b = em.run_seed(task, QUICK, seed=3)
+    assert a.scores == b.scores  # same seed, same numbers
+    assert set(a.scores) == set(em.TABLE2_METHODS)
+    assert all(0 <= v <= 100 for s in a.scores.values() for v in s.values())
+    rows = em.table2_rows([a, b])
+    assert len(rows) == 12 and {r["metric"] for r in rows} == {"val_acc", "test_acc"}
+    teacher = [r for r in rows if r["method"] == "um_teacher" and r["metric"] == "test_acc"][0]
+    assert teacher["paper"] == 80.33 and teacher["headline"] and teacher["n_seeds"] == 2
+    cm = em.confusion([a], "mm_student", task.labels("test"))
+    assert cm.shape == (8, 8) and np.allclose(cm.sum(1), 1)
+    rec = em.per_class_recall([a, b], "um_teacher", task.labels("test"))
+    assert rec.shape == (2, 8)
+
+
+def test_soft_labels_and_a_given_teacher(task):
+    teacher = em.teacher_of(task, QUICK, seed=1)
+    soft = em.run_seed(task, QUICK, 1, methods=("mm_student",), soft=True, teacher=teacher)
+    assert set(soft.scores) == {"um_teacher", "mm_student"}
+    profile = dataclasses.replace(QUICK, dropout=0.5)
+    assert em.run_seed(task, profile, 1, methods=("mm_student",), teacher=teacher).r0 == 0.5
+
+
+def test_real_loader_on_tiny_ravdess_files(tmp_path):
+    pytest.importorskip("av", reason="PyAV is not installed")
+    from test_ravdess import write_media
+
+    from mke.data.ravdess import ClipCode
+
+    for actor in (1, 2):
+        folder = tmp_path / f"Actor_{actor:02d}"
+        folder.mkdir()
+        for emotion in range(1, 9):
+            for statement in (1, 2):
+                code = ClipCode(1, 1, emotion, 1, statement, 1, actor)
+                write_media(folder / f"{code.name()}.mp4", seconds=1.0, level=25 * emotion, tone=200.0 + 60 * emotion)
+    (tmp_path / "Actor_02" / "01-01-03-01-01-02-02.mp4").write_bytes(b"broken")
+    corpus = em.load_ravdess(tmp_path, QUICK)
+    assert len(corpus.y) == 32 and len(corpus.skipped) == 1
+    assert corpus.images.shape[1:] == (QUICK.n_images, QUICK.size, QUICK.size)
+    off = em.load_ravdess(tmp_path, QUICK, voice_informative=False)
+    assert torch.equal(off.images, corpus.images) and not torch.equal(off.mfcc, corpus.mfcc)
+    assert sorted(off.mfcc.sum((1, 2)).tolist()) == pytest.approx(sorted(corpus.mfcc.sum((1, 2)).tolist()))
