@@ -100,6 +100,44 @@ def test_train_config_validation():
         TrainConfig(epochs=1, optimizer="lbfgs")
     with pytest.raises(ValueError, match="lr"):
         TrainConfig(epochs=1, lr=0)
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        TrainConfig(epochs=1, schedule="step")
+
+
+def test_cosine_schedule_anneals_to_zero():
+    """With ``schedule='cosine'`` the last step's learning rate is ~0: the final model is not
+    the product of one last large step (what made the emotion chapter's students unstable)."""
+    from mke.models import seeded_mlp
+
+    m = seeded_mlp(0, 2, 8)
+    x, y = torch.randn(40, 2), torch.randint(0, 2, (40,))
+    seen = []
+    original = torch.optim.Adam.step
+
+    def spy(self, *a, **k):
+        seen.append(self.param_groups[0]["lr"])
+        return original(self, *a, **k)
+
+    torch.optim.Adam.step = spy
+    try:
+        fit(m, x, y, TrainConfig(epochs=5, lr=0.1, optimizer="adam", batch_size=10, schedule="cosine"))
+    finally:
+        torch.optim.Adam.step = original
+    assert len(seen) == 20 and seen[0] == pytest.approx(0.1) and seen[-1] < 0.1 * 0.01
+    assert all(a >= b for a, b in zip(seen, seen[1:]))
+
+
+def test_fingerprint_covers_batchnorm_buffers_and_dict_inputs():
+    """Conv teachers have 0-d buffers (BatchNorm's step count) and dict inputs: both hash."""
+    from mke.cache import fingerprint
+    from mke.models import MultimodalNet
+
+    net = MultimodalNet({"image": 2}, width=2, hidden=4)
+    x = {"image": torch.zeros(3, 2, 8, 8)}
+    key = fingerprint(net.state_dict(), x)
+    net.branches["image"].net[1].num_batches_tracked += 1
+    assert fingerprint(net.state_dict(), x) != key
+    assert fingerprint(net.state_dict(), {"image": torch.ones(3, 2, 8, 8)}) != fingerprint(net.state_dict(), x)
 
 
 def test_minibatches_and_adam_train(twomoon):

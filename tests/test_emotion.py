@@ -115,3 +115,17 @@ def test_real_loader_on_tiny_ravdess_files(tmp_path):
     off = em.load_ravdess(tmp_path, QUICK, voice_informative=False)
     assert torch.equal(off.images, corpus.images) and not torch.equal(off.mfcc, corpus.mfcc)
     assert sorted(off.mfcc.sum((1, 2)).tolist()) == pytest.approx(sorted(corpus.mfcc.sum((1, 2)).tolist()))
+
+
+def test_paper_profile_is_the_same_code_at_a_tiny_size():
+    """``profile=paper`` (meant for a GPU: wide nets, dropout 0.5) runs the very same path on
+    CPU when only the input sizes and epochs shrink."""
+    paper = em.PROFILE_SETTINGS["paper"]
+    tiny = dataclasses.replace(paper, n_images=2, size=16, seconds=0.3, n_mfcc=8, n_frames=8,
+                               teacher_epochs=1, student_epochs=1, batch_size=256)
+    assert tiny.name == "paper" and tiny.dropout == em.PAPER_DROPOUT
+    task = em.build_task(em.load_standin(tiny))
+    run = em.run_seed(task, tiny, 0, methods=("mm_student",))
+    model = em.model_factory(task, tiny)(METHODS["mm_student"], 0)
+    assert model.fc1.out_features == 256 and model.branches["image"].out_dim == 4 * 64 * 16
+    assert set(run.scores) == {"um_teacher", "mm_student"}
