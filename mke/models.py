@@ -31,6 +31,10 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor, T=None) -> torch.Tensor:
         if T is not None:
             x = T.perturb_input(x)
+        return self.layers(x, T)
+
+    def layers(self, x: torch.Tensor, T=None) -> torch.Tensor:
+        """The three layers, with T2 and T3 where the paper puts them (T1 is the caller's)."""
         h = torch.relu(self.fc1(x))
         if T is not None:
             h = T.perturb_hidden(T.drop(h), nonnegative=True)
@@ -145,16 +149,15 @@ class MultimodalNet(nn.Module):
     ``inputs`` maps each modality to its number of input channels, e.g. ``{"image": 6}`` for a
     UM teacher/student or ``{"image": 6, "audio": 1}`` for the MM student. The forward pass takes
     a dict of modality tensors ``[N, C, H, W]`` (a 3-D ``[N, H, W]`` tensor gets one channel) and
-    applies T like :class:`MLP`: T1 on every input, T3 after each hidden layer of the MLP, T2 on
-    its first hidden layer.
+    applies T like :class:`MLP`, whose layers it reuses as its head: T1 on every input, T3 on the
+    fused features and after each hidden layer of the MLP, T2 on its first hidden layer.
     """
 
     def __init__(self, inputs: dict[str, int], n_classes: int = 8, width: int = 16, hidden: int = 64):
         super().__init__()
         self.modalities = tuple(inputs)
         self.branches = nn.ModuleDict({m: ConvBranch(c, width) for m, c in inputs.items()})
-        features = sum(b.out_dim for b in self.branches.values())
-        self.fc1, self.fc2, self.fc3 = nn.Linear(features, hidden), nn.Linear(hidden, hidden), nn.Linear(hidden, n_classes)
+        self.head = MLP(sum(b.out_dim for b in self.branches.values()), hidden, n_classes)
         self.softmax_head = False
 
     def forward(self, x: dict, T=None) -> torch.Tensor:
@@ -170,13 +173,7 @@ class MultimodalNet(nn.Module):
         z = torch.cat(feats, -1)
         if T is not None:  # T3 also drops fused features, so no modality's branch is relied on alone
             z = T.drop(z)
-        h = torch.relu(self.fc1(z))
-        if T is not None:
-            h = T.perturb_hidden(T.drop(h), nonnegative=True)
-        h = torch.relu(self.fc2(h))
-        if T is not None:
-            h = T.drop(h)
-        return self.fc3(h)
+        return self.head.layers(z, T)
 
     def predict_proba(self, x: dict) -> torch.Tensor:
         return self(x).softmax(-1)

@@ -127,5 +127,5 @@ def test_paper_profile_is_the_same_code_at_a_tiny_size():
     task = em.build_task(em.load_standin(tiny))
     run = em.run_seed(task, tiny, 0, methods=("mm_student",))
     model = em.model_factory(task, tiny)(METHODS["mm_student"], 0)
-    assert model.fc1.out_features == 256 and model.branches["image"].out_dim == 4 * 64 * 16
+    assert model.head.fc1.out_features == 256 and model.branches["image"].out_dim == 4 * 64 * 16
     assert set(run.scores) == {"um_teacher", "mm_student"}
