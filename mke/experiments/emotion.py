@@ -206,6 +206,11 @@ def setting_name(r0: float) -> str:
     return f"T3 r0={r0:g}"
 
 
+def teacher_of(task: Task, profile: Profile, seed: int, device="cpu"):
+    """Eq. (1) on the faces of D_l, checkpointed (a state_dict keyed by data, config and seed)."""
+    return train_teacher(task, model_factory(task, profile), profile.teacher_cfg(), seed, device, checkpoint=True)
+
+
 @dataclass
 class SeedRun:
     """One seed of Table 2: every method's val/test accuracy and test predictions."""
@@ -222,7 +227,7 @@ def run_seed(task: Task, profile: Profile, seed: int, device="cpu", methods=STUD
     """Algorithm 1 for one seed: the teacher (checkpointed), its pseudo labels, then each student."""
     make = model_factory(task, profile)
     if teacher is None:
-        teacher = train_teacher(task, make, profile.teacher_cfg(), seed, device, checkpoint=True)
+        teacher = teacher_of(task, profile, seed, device)
     alpha = METHODS["um_teacher"].modalities(task)
     pseudo = pseudo_label(teacher, task.inputs("D_u", alpha), soft=soft)
     scores, preds = {}, {}
@@ -240,8 +245,6 @@ def run_seed(task: Task, profile: Profile, seed: int, device="cpu", methods=STUD
     return SeedRun(seed, profile.dropout, scores, preds, d_u_acc)
 
 
-def teacher_of(task: Task, profile: Profile, seed: int, device="cpu"):
-    return train_teacher(task, model_factory(task, profile), profile.teacher_cfg(), seed, device, checkpoint=True)
 
 
 # --------------------------------------------------------------------------- tables and rows
