@@ -65,6 +65,7 @@ from mke import plots
 from mke.data.ravdess import EMOTIONS
 from mke.experiments import emotion as em
 from mke.methods import METHODS
+from mke.metrics import mean_std
 from mke.results import result_row, write_results
 from mke.runtime import resolve_device
 
@@ -188,15 +189,6 @@ print(table2.to_string())
 
 # %%
 # NBVAL_CHECK_OUTPUT
-def per_seed(method, split="test"):
-    return np.array([r.scores[method][split] for r in runs])
-
-
-def gap(a, b, split="test"):
-    d = per_seed(a, split) - per_seed(b, split)
-    return d.mean(), d.std(ddof=1)
-
-
 claims = [("MM student beats the UM teacher by >= 5 points", "mm_student", "um_teacher", 5.0),
           ("MM student beats the NOISY student", "mm_student", "noisy_student", 0.0),
           ("MM student beats the UM student", "mm_student", "um_student", 0.0),
@@ -204,10 +196,10 @@ claims = [("MM student beats the UM teacher by >= 5 points", "mm_student", "um_t
           ("MM student (sup) >= MM student", "mm_student_sup", "mm_student", -1e-9)]
 claim_rows = []
 for text, a, b, margin in claims:
-    m, s = gap(a, b)
+    d = em.scores(runs, a) - em.scores(runs, b)
     paper_gap = em.paper_value(a, "test") - em.paper_value(b, "test")
-    claim_rows.append({"claim": text, "gap (test)": f"{m:+.2f} ± {s:.2f}", "paper": f"{paper_gap:+.2f}",
-                       "holds here": bool(m > margin)})
+    claim_rows.append({"claim": text, "gap (test)": mean_std(d, signed=True), "paper": f"{paper_gap:+.2f}",
+                       "holds here": bool(d.mean() > margin)})
 print(pd.DataFrame(claim_rows).to_string(index=False))
 
 # %% [markdown]
@@ -226,7 +218,7 @@ y_test = task.labels("test")
 short = [e[:4] for e in EMOTIONS]
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
 for ax, method in zip(axes, em.FIGURE6_METHODS):
-    acc = per_seed(method).mean()
+    acc = em.scores(runs, method).mean()
     plots.plot_confusion(ax, em.confusion(runs, method, y_test), short, f"{METHODS[method].label} ({acc:.1f} %)")
 plots.show(fig)
 
@@ -276,8 +268,7 @@ soft_runs = [em.run_seed(task, setup, seed, dev, methods=("um_student", "mm_stud
 hs = []
 for method in ("um_student", "mm_student"):
     for name, rr in (("hard", runs), ("soft", soft_runs)):
-        v = np.array([r.scores[method]["test"] for r in rr])
-        hs.append({"method": METHODS[method].label, "pseudo labels": name, "test": f"{v.mean():.2f} ± {v.std(ddof=1):.2f}"})
+        hs.append({"method": METHODS[method].label, "pseudo labels": name, "test": mean_std(em.scores(rr, method))})
 print(pd.DataFrame(hs).pivot(index="method", columns="pseudo labels", values="test").to_string())
 
 # %% [markdown]
@@ -307,10 +298,9 @@ else:  # the main table already ran without an informative voice
 # NBVAL_CHECK_OUTPUT
 ctrl = []
 for name, rr in (("informative voice", runs), ("uninformative voice", control_runs)):
-    um, mm = (np.array([r.scores[m]["test"] for r in rr]) for m in ("um_student", "mm_student"))
-    ctrl.append({"voice": name, "UM student": f"{um.mean():.2f} ± {um.std(ddof=1):.2f}",
-                 "MM student": f"{mm.mean():.2f} ± {mm.std(ddof=1):.2f}",
-                 "MM - UM": f"{(mm - um).mean():+.2f} ± {(mm - um).std(ddof=1):.2f}"})
+    um, mm = em.scores(rr, "um_student"), em.scores(rr, "mm_student")
+    ctrl.append({"voice": name, "UM student": mean_std(um), "MM student": mean_std(mm),
+                 "MM - UM": mean_std(mm - um, signed=True)})
 print(pd.DataFrame(ctrl).to_string(index=False))
 
 # %% [markdown]
@@ -343,8 +333,8 @@ print(f"wrote {len(rows)} rows to {path}")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-t, mm, noisy, sup = (per_seed(m).mean() for m in ("um_teacher", "mm_student", "noisy_student", "mm_student_sup"))
-ctrl_gap = np.mean([r.scores["mm_student"]["test"] - r.scores["um_student"]["test"] for r in control_runs])
+t, mm, noisy, sup = (em.scores(runs, m).mean() for m in ("um_teacher", "mm_student", "noisy_student", "mm_student_sup"))
+ctrl_gap = (em.scores(control_runs, "mm_student") - em.scores(control_runs, "um_student")).mean()
 print(f"On {corpus.source} data ({n_seeds} seeds), the face teacher scores {t:.2f} % on test; the MM student, "
       f"trained on its pseudo labels, {mm:.2f} % ({mm - t:+.2f}), against {noisy:.2f} % for the NOISY student "
       f"and {sup:.2f} % for the supervised MM student. With a voice that says nothing about the emotion, "

@@ -25,9 +25,10 @@ def fingerprint(*parts) -> str:
 
     def feed(obj):
         if isinstance(obj, torch.Tensor):
-            t = obj.detach().cpu().contiguous().reshape(-1) if obj.dim() == 0 else obj.detach().cpu().contiguous()
+            t = obj.detach().cpu().contiguous()
             h.update(str((t.dtype, tuple(t.shape))).encode())
-            h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+            # reshape(-1): a 0-d tensor (BatchNorm's step count) cannot be viewed as bytes
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
         elif isinstance(obj, dict):
             for k in sorted(obj, key=str):
                 h.update(str(k).encode())

@@ -25,3 +25,9 @@ def summarize(values) -> dict:
     half = float(stats.t.ppf(0.975, n - 1) * std / math.sqrt(n)) if n > 1 else 0.0
     return {"mean": mean, "std": std, "n_seeds": n, "ci95": [mean - half, mean + half],
             "values": [float(x) for x in v]}
+
+
+def mean_std(values, signed: bool = False) -> str:
+    """``"mean ± std"`` over seeds (sample std), two decimals; ``signed`` prints the mean's sign."""
+    st = summarize(values)
+    return f"{st['mean']:{'+' if signed else ''}.2f} ± {st['std']:.2f}"

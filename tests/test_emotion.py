@@ -62,6 +62,13 @@ def test_split_by_actor_keeps_actors_apart():
     assert not set(actors["D_l"]) & set(actors["test"]) and not set(actors["D_u"]) & set(actors["val"])
 
 
+def test_mean_std_is_the_sample_spread():
+    from mke.metrics import mean_std
+
+    assert mean_std([1.0, 3.0]) == "2.00 ± 1.41" and mean_std([1.0, 3.0], signed=True) == "+2.00 ± 1.41"
+    assert em.scores([], "mm_student").shape == (0,)
+
+
 def test_transformations_per_method():
     assert em.transform_for(METHODS["mm_student_noreg"], 0.5) is None
     assert em.transform_for(METHODS["um_teacher"], 0.5) is None

@@ -8,8 +8,8 @@ Generative model (one clip = one actor, emotion, intensity, statement, repetitio
   scaled by the intensity (strong = 1, normal = 0.6); each take strays from it by Gaussian
   noise (``expression_noise``), and the expression rises from neutral over the clip's frames.
   Per-frame nuisance (``face_noise``): head shift and scale, a lighting gradient, pixel noise
-  and sometimes an occluding patch. Neutral/calm and fearful/surprised have close facial prototypes, so
-  the face is genuinely ambiguous for them.
+  and sometimes an occluding patch. Neutral/calm and fearful/surprised have close facial
+  prototypes, so the face is genuinely ambiguous for them.
 * **Voice** (modality beta): a source-filter synthesis. The source is a glottal pulse train at
   the actor's F0 (odd actors male, as in RAVDESS) with an emotion-dependent F0 level, range
   and contour, plus breath noise; the filter is a sequence of formant resonators that spells

@@ -20,7 +20,7 @@ from mke.data.ravdess import EMOTIONS, load_features, split_indices
 from mke.data.ravdess_standin import StandinConfig, generate
 from mke.data.task import Task
 from mke.methods import METHODS, Method
-from mke.metrics import accuracy
+from mke.metrics import accuracy, mean_std
 from mke.models import MULTIMODAL_SIZES, MultimodalNet
 from mke.params import (
     PROFILES,
@@ -249,6 +249,11 @@ def run_seed(task: Task, profile: Profile, seed: int, device="cpu", methods=STUD
 
 # --------------------------------------------------------------------------- tables and rows
 
+def scores(runs: list[SeedRun], method: str, split: str = "test") -> np.ndarray:
+    """One accuracy per seed."""
+    return np.array([r.scores[method][split] for r in runs])
+
+
 def paper_value(method: str, split: str) -> float | None:
     return paper_tables()["table2_ravdess_acc"].get(method, {}).get(split)
 
@@ -257,8 +262,7 @@ def table2_rows(runs: list[SeedRun], headline=("um_teacher", "mm_student")) -> l
     rows = []
     for method in TABLE2_METHODS:
         for split in ("val", "test"):
-            values = [r.scores[method][split] for r in runs]
-            rows.append(result_row("table2", setting_name(runs[0].r0), method, f"{split}_acc", values,
+            rows.append(result_row("table2", setting_name(runs[0].r0), method, f"{split}_acc", scores(runs, method, split),
                                    paper=paper_value(method, split),
                                    headline=split == "test" and method in headline))
     return rows
@@ -272,7 +276,7 @@ def table2_frame(runs: list[SeedRun]):
     for row in table2_rows(runs):
         split = row["metric"].removesuffix("_acc")
         lines.append({"method": METHODS[row["method"]].label, "split": split,
-                      "ours": f"{row['mean']:.2f} ± {row['std']:.2f}", "paper": row["paper"]})
+                      "ours": mean_std(row["values"]), "paper": row["paper"]})
     df = pd.DataFrame(lines)
     return df.pivot(index="method", columns="split", values=["ours", "paper"]).reindex(
         [METHODS[m].label for m in TABLE2_METHODS])
@@ -284,7 +288,7 @@ def comparison_rows(table: str, setting_of: dict[str, list[SeedRun]], methods, m
     for setting, runs in setting_of.items():
         for method in methods:
             for split in metric_splits:
-                rows.append(result_row(table, setting, method, f"{split}_acc", [r.scores[method][split] for r in runs]))
+                rows.append(result_row(table, setting, method, f"{split}_acc", scores(runs, method, split)))
     return rows
 
 
