@@ -5,10 +5,11 @@ Two paths give the same computation:
 * **sequential**: one model at a time, as the authors' loop (``torch.manual_seed(seed)``, build,
   train with the global generator);
 * **vectorised**: every member that shares its inputs and architecture is stacked into one
-  :class:`~mke.models.EnsembleMLP` and trained in one loop with batched matmuls. Members are
-  initialised identically to the sequential path; their noise comes from one generator per
-  group instead of the global stream, so noisy settings agree in distribution, not draw by draw
-  (noise-free settings agree to float precision; ``tests/test_runner.py`` checks both).
+  :class:`~mke.models.EnsembleMLP` and trained in one loop with batched matmuls (on the CPU
+  with the backward pass written out, :mod:`mke.fused`). Members are initialised identically
+  to the sequential path; their noise comes from one generator per group instead of the global
+  stream, so noisy settings agree in distribution, not draw by draw (noise-free settings agree
+  to float precision; ``tests/test_runner.py`` checks both).
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from mke.models import MLP
-from mke.transforms import T1, T2, T3, Transform, relative_noise, stack_transforms
+from mke.transforms import T1, T2, T3, Transform, dropout, random_lanes, relative_noise, stack_transforms
 
 
 def test_t1_noise_is_relative_to_mean_abs():
@@ -44,7 +44,28 @@ def test_t3_dropout_rate_and_scaling():
     out = T3(0.4).with_generator(torch.Generator().manual_seed(0)).drop(h)
     assert (out == 0).float().mean().item() == pytest.approx(0.4, abs=0.005)
     assert out.mean().item() == pytest.approx(1.0, abs=0.01)  # inverted dropout keeps the mean
-    assert sorted(out.unique().tolist()) == [0.0, pytest.approx(1 / 0.6)]
+    q = round(0.6 * 2 ** 16) / 2 ** 16  # the keep probability on 16-bit lanes, within 2^-17 of 0.6
+    assert sorted(out.unique().tolist()) == [0.0, pytest.approx(1 / q, rel=1e-6)]
+    assert 1 / q == pytest.approx(1 / 0.6, rel=2e-5)
+    # the global-stream path without a generator is torch's own dropout, as in the authors' loop
+    torch.manual_seed(0)
+    a = T3(0.4).drop(h)
+    torch.manual_seed(0)
+    assert torch.equal(a, torch.nn.functional.dropout(h, 0.4))
+
+
+def test_dropout_lanes_are_independent_and_per_member():
+    """Each of the four 16-bit lanes of a 64-bit draw, and each member's rate, drops at its own rate."""
+    rates = torch.tensor([0.0, 0.2, 0.5, 0.8]).view(-1, 1, 1)
+    h = torch.ones(4, 1000, 100)
+    out = dropout(h, rates, torch.Generator().manual_seed(1))
+    dropped = (out == 0).float()
+    for e, r in enumerate(rates.flatten().tolist()):
+        for lane in range(4):  # element i comes from lane i % 4 of its word
+            assert dropped[e].flatten()[lane::4].mean().item() == pytest.approx(r, abs=0.01), (r, lane)
+    lanes = random_lanes((200_000,), torch.Generator().manual_seed(2)).float()
+    assert lanes.min() == -2 ** 15 and lanes.max() == 2 ** 15 - 1
+    assert lanes.mean().item() == pytest.approx(-0.5, abs=100)  # mean of U{-2^15, ..., 2^15 - 1}
 
 
 def test_composition_and_identity():
