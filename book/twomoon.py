@@ -91,7 +91,9 @@ print({split: task.size(split) for split in task.splits})
 # a second softmax; the later one feeds logits. We train every cell of Table 1 in both: the
 # **corrected** network (our default) and the **paper-compat** one (`paper_compat=True`). Each
 # cell is 10 seeds; all 270 students of a version train at once as stacked ensembles
-# (`mke.runner`), seeded exactly as the authors' one-at-a-time loop would seed them.
+# (`mke.runner`), seeded exactly as the authors' one-at-a-time loop would seed them. On a CPU
+# their gradients come from the backward pass written out by hand (`mke.fused`), which the tests
+# check against autograd; `bench/bench_table1.py` times the grid against the authors' loop.
 
 # %%
 t0 = time.perf_counter()
