@@ -4,8 +4,9 @@ The sequential path is the authors' loop structure: for each of the 9 settings x
 seeds, ``torch.manual_seed(seed)``, build the net, train it alone with full-batch SGD for 2000
 epochs (autograd, ``torch.optim.SGD``), score it. The vectorised path trains the same cells as
 stacked ensembles (identical cells once), two at a time, each step's gradients computed by
-``mke.fused`` (the backward pass written out) and applied by the same ``torch.optim.SGD``. Prints the wall-clock ratio and the largest difference in mean accuracy between
-the two over the 27 cells (noise draws differ between the paths, so cells agree in
+``mke.fused`` (the backward pass written out) and applied by the same ``torch.optim.SGD``.
+Prints the wall-clock ratio and the largest difference in mean accuracy between the two over
+the 27 cells (noise draws differ between the paths, so cells agree in
 distribution; the noise-free cells agree exactly).
 
     python bench/bench_table1.py              # corrected network, 10 seeds (about 2.5 minutes)

@@ -32,7 +32,7 @@ import torch
 
 from mke.losses import l_cls, reduce_mean
 from mke.models import EnsembleMLP
-from mke.transforms import Transform, _is_zero, keep_threshold, random_lanes
+from mke.transforms import Transform, _is_zero, _mean_abs, keep_threshold, random_lanes
 
 _threshold_backward = torch.ops.aten.threshold_backward.grad_input  # g * [h > 0], one pass, into out
 
@@ -100,7 +100,7 @@ class HandBackward:
         if self.T2:
             v1 = T.hidden_noise
             eps = self._buffer("eps", (E, N, H)).normal_(generator=T.generator)
-            scale = v1 * h1.flatten(1).mean(1).view(-1, 1, 1)  # h1 >= 0: mean(|h1|) = mean(h1)
+            scale = v1 * _mean_abs(h1, ensemble=True, nonnegative=True)  # as relative_noise, keeping eps
             n1 = torch.addcmul(h1, scale, eps, out=self._buffer("n1", (E, N, H)))
         h2 = torch.bmm(n1, W2, out=self._buffer("h2", (E, N, H))).add_(b2).relu_()
         q2 = self._drop(h2, "drop2") if self._keep is not None else None

@@ -90,12 +90,12 @@ def fit(model: torch.nn.Module, x: torch.Tensor, targets: torch.Tensor, cfg: Tra
         raise ValueError(f"{desc}: {n} targets for {n_rows(x, x_dim)} inputs")
     opt = make_optimizer(model.parameters(), cfg)
     batch = cfg.batch_size or n
-    scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * math.ceil(n / batch))
+    n_steps = cfg.epochs * math.ceil(n / batch)
+    scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=n_steps)
                  if cfg.schedule == "cosine" else None)
     model.train()
     # small ensembles of MLPs: the same gradients, computed without autograd (mke.fused)
     by_hand = fused.HandBackward(model, T) if ensemble and fused.applies(model, T, cfg.form, device) else None
-    last_step = cfg.epochs * math.ceil(n / batch)
     history: list[float] = []
     step = 0
     for epoch in tqdm(range(cfg.epochs), desc=desc, disable=not progress, leave=False):
@@ -109,7 +109,7 @@ def fit(model: torch.nn.Module, x: torch.Tensor, targets: torch.Tensor, cfg: Tra
                 yb = take(targets, idx, 1 if ensemble else 0)
                 wb = None if weight is None else take(weight, idx, 1 if ensemble else 0)
             step += 1
-            want_loss = step % cfg.check_every == 0 or step == last_step
+            want_loss = step % cfg.check_every == 0 or step == n_steps
             if by_hand is not None:
                 loss = by_hand(xb, yb, wb, want_loss)
             else:

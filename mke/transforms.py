@@ -18,6 +18,7 @@ once, each with its own level); the mean of ``|x|`` is then taken per member.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from typing import Callable, Union
 
@@ -80,9 +81,7 @@ def random_lanes(shape, generator: torch.Generator | None, device=None,
     into four lanes takes half as many words and skips the float conversion: 3x faster per mask.
     ``words`` is an optional int64 buffer of at least ``ceil(n / 4)`` elements to draw into.
     """
-    n = 1
-    for s in shape:
-        n *= s
+    n = math.prod(shape)
     if words is None:
         words = torch.empty((n + 3) // 4, dtype=torch.int64, device=device)
     words = words[:(n + 3) // 4]
