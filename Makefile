@@ -7,7 +7,6 @@ PY := $(VENV)/bin/python
 # The CPU build of torch 2.13.0 (a CUDA machine gets the CUDA build of the same release from PyPI);
 # `make book TORCH=torch` takes whatever release pip picks.
 TORCH ?= torch==2.13.0
-NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 .PHONY: setup book test bench clean
 
@@ -23,7 +22,7 @@ book: setup
 	$(PY) -m mke run
 
 test: setup
-	$(PY) -m pytest tests executed $(NBVAL)
+	$(PY) -m pytest --nbval
 
 bench: setup
 	$(PY) bench/bench_table1.py

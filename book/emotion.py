@@ -41,15 +41,15 @@
 # `python -m mke run emotion -p data_root /data/RAVDESS -p profile paper -p device cuda`.
 
 # %% tags=["parameters"]
-profile = "book"  # quick | book | paper
-n_seeds = None  # None: the profile's (quick 2, book 5, paper 5)
-device = "auto"  # auto | cpu | cuda
-data_root = None  # None: the built-in stand-in; else the RAVDESS folder (Actor_01 ... Actor_24)
-split_by_actor = False  # True: no actor in two splits (speaker-independent protocol)
+profile = "book"          # quick | book | paper
+n_seeds = None            # None: the profile's (quick 2, book 5, paper 5)
+device = "auto"           # auto | cpu | cuda
+data_root = None          # None: the built-in stand-in; else the RAVDESS folder (Actor_01 ... Actor_24)
+split_by_actor = False    # True: no actor in two splits (speaker-independent protocol)
 voice_informative = True  # False: the voice says nothing about the emotion (the control)
-dropout = None  # r0 of T; None: the profile's (book 0.3, paper 0.5 as the paper)
-results_dir = "results"  # relative to executed/
-threads = 2  # torch threads (fixed, so that floats repeat)
+dropout = None            # r0 of T; None: the profile's (book 0.3, paper 0.5 as the paper)
+results_dir = "results"   # relative to executed/
+threads = 2               # torch threads (fixed, so that floats repeat)
 
 # %%
 import dataclasses
@@ -67,10 +67,10 @@ from mke.experiments import emotion as em
 from mke.methods import METHODS
 from mke.metrics import mean_std
 from mke.results import result_row, write_results
+from mke.verdicts import claims_frame
 from mke.runtime import resolve_device
 
-em.validate_parameters(profile, n_seeds, device, data_root, split_by_actor, voice_informative, dropout,
-                       results_dir, threads)
+em.PARAMETERS.validate(globals())  # every parameter, before any work
 started = time.time()
 torch.set_num_threads(threads)
 setup = em.PROFILE_SETTINGS[profile]
@@ -130,8 +130,7 @@ print(f"source: {corpus.source}; {len(corpus.y)} clips decoded, {len(corpus.skip
 for path, why in list(corpus.skipped.items())[:10]:
     print(f"  skipped {path}: {why}")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(f"splits: {sizes}; split by {'actor' if split_by_actor else 'clip (stratified by emotion)'}")
 print("clips per class in D_u:", np.bincount(task.labels('D_u').numpy(), minlength=8).tolist())
 print("face tensor", tuple(task.splits['D_l']['image'].shape[1:]), "| voice tensor",
@@ -179,32 +178,21 @@ for seed in seeds:
           f"MM student test {runs[-1].scores['mm_student']['test']:.1f} ({time.time() - t0:.0f} s so far)")
 
 # %%
-# NBVAL_CHECK_OUTPUT
 table2 = em.table2_frame(runs)
 print(table2.to_string())
 
 # %% [markdown]
-# What the paper claims, checked on these runs (means over seeds; "gap" is ours minus the
-# comparison, with the spread of the per-seed differences):
+# What the paper claims, checked on these runs by the library's one rule (`mke.verdicts`): for
+# "A beats B" the per-seed differences A - B give a mean effect and its 95 % interval; the claim
+# **holds** when the whole interval lies above 0, **fails** when it lies below, and is
+# **inconclusive** otherwise, whatever the sign of the mean.
 
 # %%
-# NBVAL_CHECK_OUTPUT
-claims = [("MM student beats the UM teacher by >= 5 points", "mm_student", "um_teacher", 5.0),
-          ("MM student beats the NOISY student", "mm_student", "noisy_student", 0.0),
-          ("MM student beats the UM student", "mm_student", "um_student", 0.0),
-          ("regularisation helps the MM student", "mm_student", "mm_student_noreg", 0.0),
-          ("MM student (sup) >= MM student", "mm_student_sup", "mm_student", -1e-9)]
-claim_rows = []
-for text, a, b, margin in claims:
-    d = em.scores(runs, a) - em.scores(runs, b)
-    paper_gap = em.paper_value(a, "test") - em.paper_value(b, "test")
-    claim_rows.append({"claim": text, "gap (test)": mean_std(d, signed=True), "paper": f"{paper_gap:+.2f}",
-                       "holds here": bool(d.mean() > margin)})
-print(pd.DataFrame(claim_rows).to_string(index=False))
+claim_rows = em.claims(runs)
+claims_frame(claim_rows)
 
 # %% [markdown]
-# The table above says, per claim, whether its direction holds on these runs and how large the
-# gap is beside the paper's. On the stand-in the gaps need not match the paper's: they depend on
+# The table above gives, per claim, the effect over paired seeds, its interval and the verdict. On the stand-in the gaps need not match the paper's: they depend on
 # how ambiguous the generated faces are and how clearly the generated voices separate the
 # classes, and only the teacher's accuracy was calibrated to the paper's regime.
 #
@@ -223,7 +211,6 @@ for ax, method in zip(axes, em.FIGURE6_METHODS):
 plots.show(fig)
 
 # %%
-# NBVAL_CHECK_OUTPUT
 recall = {m: em.per_class_recall(runs, m, y_test) for m in em.FIGURE6_METHODS}
 change = recall["mm_student"] - recall["um_teacher"]
 per_class = pd.DataFrame({"teacher": recall["um_teacher"].mean(0), "NOISY": recall["noisy_student"].mean(0),
@@ -238,7 +225,6 @@ print(per_class.to_string())
 # voice makes it *more* consistent. The classes where that happened in these runs:
 
 # %%
-# NBVAL_CHECK_OUTPUT
 worse = [(e, recall["um_teacher"][:, k].mean(), change[:, k].mean()) for k, e in enumerate(EMOTIONS)
          if change[:, k].mean() < 0]
 for e, r, c in worse:
@@ -264,12 +250,12 @@ soft_runs = [em.run_seed(task, setup, seed, dev, methods=("um_student", "mm_stud
              for seed, t in zip(seeds, teachers)]
 
 # %%
-# NBVAL_CHECK_OUTPUT
 hs = []
 for method in ("um_student", "mm_student"):
     for name, rr in (("hard", runs), ("soft", soft_runs)):
         hs.append({"method": METHODS[method].label, "pseudo labels": name, "test": mean_std(em.scores(rr, method))})
 print(pd.DataFrame(hs).pivot(index="method", columns="pseudo labels", values="test").to_string())
+claims_frame(em.claims(runs, soft_runs)[-1:])  # soft vs hard, paired by seed
 
 # %% [markdown]
 # ## Control: a voice that says nothing
@@ -295,13 +281,13 @@ else:  # the main table already ran without an informative voice
     control_runs = runs
 
 # %%
-# NBVAL_CHECK_OUTPUT
 ctrl = []
 for name, rr in (("informative voice", runs), ("uninformative voice", control_runs)):
     um, mm = em.scores(rr, "um_student"), em.scores(rr, "mm_student")
     ctrl.append({"voice": name, "UM student": mean_std(um), "MM student": mean_std(mm),
                  "MM - UM": mean_std(mm - um, signed=True)})
 print(pd.DataFrame(ctrl).to_string(index=False))
+claims_frame(em.claims(runs, None, control_runs)[-1:])  # the control's MM - UM, paired by seed
 
 # %% [markdown]
 # ## Results file
@@ -312,18 +298,19 @@ print(pd.DataFrame(ctrl).to_string(index=False))
 
 # %%
 setting = em.setting_name(setup.dropout)
-rows = em.table2_rows(runs)
-rows += em.comparison_rows("hard_vs_soft", {"hard": runs, "soft": soft_runs}, ("um_student", "mm_student"),
+rows = em.table2_rows(runs, sizes)
+rows += em.comparison_rows("hard_vs_soft", {"hard": runs, "soft": soft_runs}, ("um_student", "mm_student"), sizes,
                            ("val", "test"))
 rows += em.comparison_rows("control_voice_uninformative", {"voice uninformative": control_runs},
-                           ("um_student", "mm_student"), ("val", "test"))
+                           ("um_student", "mm_student"), sizes, ("val", "test"))
 rows += em.figure6_rows(runs, y_test)
 rows += [result_row("pseudo_labels", setting, "um_teacher", "D_u_acc", [r.teacher_D_u_acc for r in runs])]
-parameters = {"profile": profile, "n_seeds": n_seeds, "device": device, "data_root": data_root,
-              "split_by_actor": split_by_actor, "voice_informative": voice_informative, "dropout": setup.dropout,
-              "threads": threads, "seeds": seeds, "teacher_epochs": setup.teacher_epochs,
-              "student_epochs": setup.student_epochs, "source": corpus.source, "skipped": len(corpus.skipped)}
-path = write_results("emotion", parameters, rows, results_dir, dev.type)
+parameters = em.PARAMETERS.record(globals(), n_seeds=n_seeds, dropout=setup.dropout, seeds=seeds,
+                                  teacher_epochs=setup.teacher_epochs, student_epochs=setup.student_epochs,
+                                  source=corpus.source, skipped=len(corpus.skipped))
+all_claims = em.claims(runs, soft_runs, control_runs)
+path = write_results("emotion", parameters, rows, results_dir, dev.type, claims=all_claims,
+                     extra={"table_titles": em.TABLE_TITLES})
 print(f"wrote {len(rows)} rows to {path}")
 
 # %% [markdown]
@@ -332,7 +319,6 @@ print(f"wrote {len(rows)} rows to {path}")
 # What this chapter measured, read back from the runs above:
 
 # %%
-# NBVAL_CHECK_OUTPUT
 t, mm, noisy, sup = (em.scores(runs, m).mean() for m in ("um_teacher", "mm_student", "noisy_student", "mm_student_sup"))
 ctrl_gap = (em.scores(control_runs, "mm_student") - em.scores(control_runs, "um_student")).mean()
 print(f"On {corpus.source} data ({n_seeds} seeds), the face teacher scores {t:.2f} % on test; the MM student, "

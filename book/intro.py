@@ -57,7 +57,6 @@ results_dir = "results"  # relative to executed/
 # teacher is the paper's single teacher, the emotion chapter trains one teacher per seed):
 
 # %%
-# NBVAL_CHECK_OUTPUT
 import pandas as pd
 
 import mke

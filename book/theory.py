@@ -30,12 +30,12 @@
 # TwoMoon chapter measured. Every check ends in a verdict: **holds**, **fails** or **vacuous**.
 
 # %% tags=["parameters"]
-profile = "book"  # quick | book | paper
-device = "cpu"  # the checks are small; cpu | auto | cuda
-n_samples = 40000  # draws from the true TwoMoon distribution per estimate
-n_repeats = 3  # independent samples per estimate (mean ± std over them)
+profile = "book"         # quick | book | paper
+device = "cpu"           # the checks are small; cpu | auto | cuda
+n_samples = 40000        # draws from the true TwoMoon distribution per estimate
+n_repeats = 3            # independent samples per estimate (mean ± std over them)
 results_dir = "results"  # relative to executed/; reads twomoon.json from here
-threads = 2
+threads = 2              # torch threads
 
 # %%
 import math
@@ -48,23 +48,21 @@ import torch
 import mke
 from mke import plots
 from mke.data.twomoon import twomoon_task
-from mke.params import PROFILES, check_choice, check_dir, check_int
+from mke.experiments.theory import PARAMETERS as THEORY_PARAMETERS
+from mke.experiments.theory import TABLE_TITLES as THEORY_TABLE_TITLES
 from mke.results import read_results, result_row, write_results
+from mke.verdicts import claims_frame
 from mke.runtime import DEVICES, resolve_device
 from theory import lemma1, symbolic
 from theory import twomoon as th
+from theory import claims as theory_claims
 from theory.estimators import bound_status, theorem1_bound
 
-check_choice("profile", profile, PROFILES)
-check_choice("device", device, DEVICES)
-check_int("n_samples", n_samples, 1000, 10_000_000)
-check_int("n_repeats", n_repeats, 1, 100)
-check_int("threads", threads, 1, 256)
-check_dir("results_dir", results_dir, must_exist=True)
+THEORY_PARAMETERS.validate(globals())  # every parameter, before any work
 torch.set_num_threads(threads)
 twomoon_doc = read_results("twomoon", results_dir)  # the measured errors
 quick = profile == "quick"
-rows = []
+rows, claims = [], []
 plots.style()
 pd.set_option("display.width", 160)
 print(f"mke {mke.__version__} | torch {torch.__version__} | device {resolve_device(device).type} | "
@@ -78,8 +76,7 @@ print(f"mke {mke.__version__} | torch {torch.__version__} | device {resolve_devi
 # derivative is $z_j \sum_k y_k - y_j$: the identity needs $\sum_k y_k = 1$, which a label
 # distribution satisfies.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for K in range(2, 7):
     r = symbolic.check_eq19(K)
     rows.append(result_row("eq19", f"K={K}", "sympy", "dl_dp_equals_z_minus_y", [float(r["holds"])],
@@ -95,8 +92,7 @@ for K in range(2, 7):
 # vectors: the tight constant is $\sqrt 2$ for every $K$. We confirm it by enumerating the vertices
 # symbolically and by sampling 20,000 pairs per $K$.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for K in range(2, 7):
     r = symbolic.check_eq20(K)
     rows.append(result_row("eq20", f"K={K}", "sympy+sampling", "tight_lipschitz_constant", [r["tight_constant"]],
@@ -122,8 +118,7 @@ for K in range(2, 7):
 # *both* marginals of mass $\le \bar a$, and a product neighbourhood. The lemma claims it for
 # *every* $V$ with $P_i(V) \le \bar a$, and drops the $\min$.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 alg = symbolic.check_lemma1_algebra()
 for key, value in alg.items():
     status = ("holds" if value else "fails") if isinstance(value, bool) else "info"
@@ -142,8 +137,7 @@ for key, value in alg.items():
 # $P_i(V) \le \bar a$; then again with Assumption 2 broken by moving a share of the mass onto a
 # 'diagonal'.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 n_trials = 60 if quick else 300
 sizes = ((2, 2), (2, 3), (3, 3), (3, 4), (4, 4))
 summary = []
@@ -168,8 +162,7 @@ print(pd.DataFrame(summary).to_string(index=False))
 # The smallest counterexample that satisfies every condition of Assumption 1 ($1 < c_1, c_2 \le
 # 1/\bar a$, $c_1 c_2 > 5$) and Assumption 2:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 if smallest is None:
     print("no counterexample found")
 else:
@@ -239,7 +232,6 @@ for compat in (False, True):
                                    headline=name == "c" and v0 == 2.0 and not compat))
 
 # %%
-# NBVAL_CHECK_OUTPUT
 print(pd.DataFrame(table).to_string(index=False))
 
 # %% [markdown]
@@ -254,7 +246,6 @@ print(pd.DataFrame(table).to_string(index=False))
 # circle). HSIC with a permutation test, per class:
 
 # %%
-# NBVAL_CHECK_OUTPUT
 dep = th.conditional_dependence(*draws[0], n=200 if quick else 300, n_permutations=100 if quick else 200)
 for d in dep:
     verdict = "fails" if d["p_value"] < 0.05 else "holds"
@@ -304,7 +295,6 @@ def fmt(x):
 
 
 # %%
-# NBVAL_CHECK_OUTPUT
 print(pd.DataFrame([{"network": t["network"], "setting": t["setting"], "Err(t)": f"{t['teacher_err']:.3f}",
                      "UM err": f"{t['um_err']:.3f}", "Eq.14": f"{fmt(t['eq14_bound_um'])} {t['eq14_status']}",
                      "MM err": f"{t['mm_err']:.3f}", "Eq.13 c1c2": f"{fmt(t['eq13_bound_mm'])} {t['eq13_status']}",
@@ -329,6 +319,10 @@ for r in sorted(den, key=lambda r: float(r["setting"].split("=")[1])):
     measured.append(1 - r["mean"] / 100)
     b_c1c2.append(min(theorem1_bound(err_t, c1 * c2), 1.0))
     b_c.append(min(theorem1_bound(err_t, c), 1.0))
+    errors = 1 - np.array(r["values"]) / 100  # per seed
+    claims.append(theory_claims.bound_claim(f"Theorem 1: the MM student's error is below Eq. 13 with c1 c2 and mu = 0 "
+                                            f"(TwoMoon, {featured} net, T1 v0={v0:g})", b_c1c2[-1], errors,
+                                            c1 * c2, "theorem-1"))
     for metric, bound in (("eq13_bound_c1c2", b_c1c2[-1]), ("eq13_bound_measured_c", b_c[-1])):
         rows.append(result_row("theorem1_sweep", f"{featured} T1 v0={v0:g}", "mm_student", metric, [bound],
                                status=bound_status(bound, measured[-1]), measured_error=measured[-1],
@@ -347,7 +341,6 @@ ax.legend(fontsize=8)
 plots.show(fig)
 
 # %%
-# NBVAL_CHECK_OUTPUT
 for v0, m, b1, b2 in zip(lv, measured, b_c1c2, b_c):
     print(f"v0={v0:<4g} measured MM error {m:.3f} | Eq. 13 with c1c2: {b1:.3f} {bound_status(b1, m):8s} "
           f"| with measured c: {b2:.3f} {bound_status(b2, m)}")
@@ -371,7 +364,6 @@ for v0, m, b1, b2 in zip(lv, measured, b_c1c2, b_c):
 # Lipschitz constant $\sqrt 2$.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 gamma_rows = []
 for setting in (("T1 v0=1", "T1 v0=2") if quick else ("T1 v0=1", "T1 v0=2", "T2 v1=10", "T3 r0=0.8")):
     g = th.eq17_gamma(task, teachers[False], setting, n_draws=50 if quick else 200, epochs=300 if quick else 2000)
@@ -390,11 +382,20 @@ print(pd.DataFrame(gamma_rows).to_string(index=False))
 # ## Results file and verdicts
 
 # %%
-path = write_results("theory", {"profile": profile, "n_samples": n_samples, "n_repeats": n_repeats,
-                                "threads": threads, "v0_grid": list(v0_grid)}, rows, results_dir, "cpu")
+claims += [theory_claims.exact(f"Eq. 19: the gradient of l_cls is z - y ({r['setting']})", r["status"] == "holds",
+                               "eq-18-19-the-gradient-of-l-cls") for r in rows if r["table"] == "eq19"]
+claims += [theory_claims.exact(f"Eq. 20: l_cls is sqrt(K)-Lipschitz in p ({r['setting']})", r["status"] == "holds",
+                               "eq-20") for r in rows if r["table"] == "eq20"]
+claims += [theory_claims.exact(f"Lemma 1 holds on every instance searched, "
+                               f"{'product sets' if r['metric'] == 'product_sets_pct' else 'all sets'} "
+                               f"({r['setting']})", r["status"] == "holds", "lemma-1-exhaustively",
+                               note=f"{r['mean']:.2f} % of instances satisfy it")
+           for r in rows if r["table"] == "lemma1_exhaustive" and r["metric"].endswith("_pct")]
+path = write_results("theory", THEORY_PARAMETERS.record(globals(), v0_grid=list(v0_grid)), rows, results_dir, "cpu",
+                     claims=claims, extra={"table_titles": THEORY_TABLE_TITLES})
 print(f"wrote {len(rows)} rows to {path}")
 
 # %%
-# NBVAL_CHECK_OUTPUT
 verdicts = pd.DataFrame(rows).groupby(["table", "status"]).size().unstack(fill_value=0)
 print(verdicts.to_string())
+claims_frame(claims)

@@ -35,14 +35,14 @@
 # executed/twomoon.ipynb -p n_seeds 20`).
 
 # %% tags=["parameters"]
-profile = "book"  # quick | book | paper
-n_seeds = None  # None: the profile's (quick 3, book 10, paper 20)
-device = "auto"  # auto | cpu | cuda
-paper_compat = False  # which network version the figures and the denoising analysis use
-moon_noise = 0.1  # make_moons noise
-n_labeled = 30  # |D_l|; D_u gets the rest of the 300 training points
+profile = "book"         # quick | book | paper
+n_seeds = None           # None: the profile's (quick 3, book 10, paper 20)
+device = "auto"          # auto | cpu | cuda
+paper_compat = False     # which network version the figures and the denoising analysis use
+moon_noise = 0.1         # make_moons noise
+n_labeled = 30           # |D_l|; D_u gets the rest of the 300 training points
 results_dir = "results"  # relative to executed/
-threads = 2  # torch threads (fixed, so that floats repeat)
+threads = 2              # torch threads (fixed, so that floats repeat)
 
 # %%
 import time
@@ -55,9 +55,10 @@ import mke
 from mke.experiments import twomoon as tm
 from mke import plots
 from mke.results import paper_tables, write_results
+from mke.verdicts import claims_frame
 from mke.runtime import resolve_device
 
-tm.validate_parameters(profile, n_seeds, device, paper_compat, moon_noise, n_labeled, results_dir, threads)
+tm.PARAMETERS.validate(globals())  # every parameter, before any work
 torch.set_num_threads(threads)
 setup = tm.PROFILE_SETTINGS[profile]
 n_seeds = n_seeds or setup.n_seeds
@@ -78,8 +79,7 @@ print(f"profile {profile}: teacher {setup.teacher_epochs} epochs, students {setu
 # teacher is their seed 39; students use their seed stream `random.seed(42); randint(0, 100)`
 # with its repeat removed (theirs trains seed 94 twice).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 task = tm.twomoon_task(moon_noise=moon_noise, n_labeled=n_labeled)
 print({split: task.size(split) for split in task.splits})
 
@@ -111,7 +111,6 @@ print(f"trained {sum(len(v.table1) + len(v.sweep) for v in versions.values())} c
 # the corrected one lands elsewhere:
 
 # %%
-# NBVAL_CHECK_OUTPUT
 for compat, v in versions.items():
     name = "paper-compat" if compat else "corrected   "
     print(f"{name} teacher (seed {tm.TEACHER_SEED}): test accuracy {v.teacher_acc:.2f} %, "
@@ -134,14 +133,12 @@ def table1_frame(v):
 # beside the paper's numbers:
 
 # %%
-# NBVAL_CHECK_OUTPUT
 print(table1_frame(versions[True]).to_string(index=False))
 
 # %% [markdown]
 # **Table 1, corrected network**, against the same paper numbers (which came from the other version):
 
 # %%
-# NBVAL_CHECK_OUTPUT
 print(table1_frame(versions[False]).to_string(index=False))
 print("\nthe authors' corrected notebook, T1 v0=1 (10 runs):", paper_tables()["official_repo_twomoon_notebook"])
 
@@ -150,7 +147,6 @@ print("\nthe authors' corrected notebook, T1 v0=1 (10 runs):", paper_tables()["o
 # confidence interval of the mean (Student t over our seeds) excludes the paper's number:
 
 # %%
-# NBVAL_CHECK_OUTPUT
 for compat, vv in versions.items():
     off = []
     for r in vv.table1:
@@ -177,7 +173,6 @@ for compat, vv in versions.items():
 # training set $D_l$.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 import math
 
 from mke.losses import l_cls
@@ -199,19 +194,14 @@ for compat, v in versions.items():
 #
 # The paper claims that the MM student beats the UM student under consistency regularisation,
 # and beats its teacher by a wide margin. We check the strongest setting of each
-# transformation in both versions, with the seed-to-seed spread beside the gap:
+# transformation in both versions by the library's one rule (`mke.verdicts`): for "A beats B"
+# the per-seed differences A - B give a mean effect and its 95 % interval; **holds** when the
+# interval lies above 0, **fails** when below, **inconclusive** otherwise. The teacher is taken
+# two ways: the paper's single teacher (seed 39), and a teacher trained with each student's seed.
 
 # %%
-# NBVAL_CHECK_OUTPUT
-claims = []
-for compat, v in versions.items():
-    for setting in ("T1 v0=2", "T2 v1=10", "T3 r0=0.8"):
-        um, mm = v.cell(setting, "um_student").summary(), v.cell(setting, "mm_student").summary()
-        claims.append({"network": "paper-compat" if compat else "corrected", "setting": setting,
-                       "MM - UM": f"{mm['mean'] - um['mean']:+.2f}", "MM - teacher": f"{mm['mean'] - v.teacher_acc:+.2f}",
-                       "MM > UM": "holds" if mm["mean"] > um["mean"] else "fails",
-                       "MM std": f"{mm['std']:.2f}"})
-print(pd.DataFrame(claims).to_string(index=False))
+claim_rows = tm.claims(versions)
+claims_frame(claim_rows)
 
 # %% [markdown]
 # ## Figure 3: from the teacher to the multimodal student
@@ -255,7 +245,6 @@ plots.plot_transformation_space(ax, task, v.pseudo.hard, a, b, c, radius)
 plots.show(fig)
 
 # %%
-# NBVAL_CHECK_OUTPUT
 shares = tm.neighbourhood_shares(task, v.pseudo, a, radius)
 print(f"radius {radius:.3f}; 1-D band around A: {shares['n_1d']} points, {shares['red_share_1d']:.1f} % truly red; "
       f"2-D disc: {shares['n_2d']} points, {shares['red_share_2d']:.1f} % truly red")
@@ -285,7 +274,6 @@ for col, family in enumerate(("T1 v0", "T2 v1", "T3 r0")):
 plots.show(fig)
 
 # %%
-# NBVAL_CHECK_OUTPUT
 rows = []
 for (family, m, lv), r in sorted(sweep.items()):
     rows.append({"setting": f"{family}={lv:g}", "method": tm.METHODS[m].label,
@@ -301,7 +289,6 @@ print(pd.DataFrame(rows).to_string(index=False))
 # paper is one draw of it.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 for compat, vv in versions.items():
     s = vv.teacher_seeds.summary()
     print(f"{'paper-compat' if compat else 'corrected   '} teacher over {s['n_seeds']} seeds: "
@@ -318,10 +305,10 @@ rows = []
 for vv in versions.values():
     rows += tm.table1_rows(vv)
 rows += tm.denoising_rows(v)
-parameters = {"profile": profile, "n_seeds": n_seeds, "device": device, "paper_compat": paper_compat,
-              "moon_noise": moon_noise, "n_labeled": n_labeled, "threads": threads, "seeds": seeds,
-              "teacher_epochs": setup.teacher_epochs, "student_epochs": setup.student_epochs}
-path = write_results("twomoon", parameters, rows, results_dir, dev.type)
+parameters = tm.PARAMETERS.record(globals(), seeds=seeds, teacher_epochs=setup.teacher_epochs,
+                                  student_epochs=setup.student_epochs)
+path = write_results("twomoon", parameters, rows, results_dir, dev.type, claims=claim_rows,
+                     extra={"table_titles": tm.TABLE_TITLES})
 print(f"wrote {len(rows)} rows to {path}")
 
 # %% [markdown]
@@ -330,7 +317,6 @@ print(f"wrote {len(rows)} rows to {path}")
 # What this chapter measured, read back from the results it just wrote:
 
 # %%
-# NBVAL_CHECK_OUTPUT
 for compat, vv in versions.items():
     t2 = {m: vv.cell("T1 v0=2", m).summary()["mean"] for m in tm.STUDENT_METHODS}
     print(f"{'paper-compat' if compat else 'corrected'} network: teacher {vv.teacher_acc:.2f} %; at T1 v0=2 the UM student "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -55,6 +56,35 @@ def chapter_parameters(source: Path) -> dict:
         nb_path = Path(tmp) / f"{source.stem}.ipynb"
         jupytext.write(jupytext.read(source), nb_path)
         return {name: p["default"] for name, p in papermill.inspect_notebook(str(nb_path)).items()}
+
+
+def parameter_spec(name: str):
+    """A chapter's declared parameters: ``mke.experiments.<name>.PARAMETERS``."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"mke.experiments.{name}")
+    except ModuleNotFoundError as e:
+        raise FileNotFoundError(f"chapter {name!r} has no experiment module mke/experiments/{name}.py "
+                                "declaring its PARAMETERS") from e
+    return module.PARAMETERS
+
+
+PARAMETERS_CELL = re.compile(r'^# %% tags=\["parameters"\]\n.*?(?=^# %%)', re.S | re.M)
+
+
+def sync_parameters(source: Path, write: bool = False) -> bool:
+    """Whether ``book/<name>.py``'s parameters cell is the one its declaration generates;
+    with ``write``, rewrite it. Returns True when the page was (or is now) in sync."""
+    text = source.read_text()
+    cell = parameter_spec(source.stem).cell() + "\n"
+    if not PARAMETERS_CELL.search(text):
+        raise ValueError(f"{source} has no '# %% tags=[\"parameters\"]' cell")
+    new = PARAMETERS_CELL.sub(lambda _: cell, text, count=1)
+    if new != text and write:
+        source.write_text(new)
+        return True
+    return new == text
 
 
 def execute_chapter(root: Path, name: str, parameters: dict | None = None, kernel: str = "python3",

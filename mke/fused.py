@@ -43,7 +43,7 @@ def applies(model: torch.nn.Module, T: Transform | None, form: str, device: torc
         return False  # on CUDA the autograd path runs, with AMP
     if T is None or T.is_identity:
         return True
-    return form == "eq17" and T.augment is None and T.ensemble
+    return form == "eq17" and T.augment is None and T.geometric is None and T.ensemble
 
 
 class HandBackward:

@@ -41,6 +41,21 @@ def l_cls(p: torch.Tensor, y: torch.Tensor, class_dim: int = -1) -> torch.Tensor
     return (torch.xlogy(y, y) - y * log_z).sum(class_dim)
 
 
+def binary_cross_entropy(p: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Multi-label ``l_cls``: per sample, summed over classes, the binary KL divergence between
+    the targets ``y`` (0/1 or probabilities, ``[..., K]``) and ``sigmoid(p)``.
+
+    It is the binary cross entropy minus the targets' own entropy, so it is 0 exactly when
+    ``sigmoid(p) == y`` and its gradient in ``p`` is ``sigmoid(p) - y``, the analogue of Eq. (19).
+    """
+    if y.shape != p.shape:
+        raise ValueError(f"multi-label targets must have the logits' shape {tuple(p.shape)}, got {tuple(y.shape)}")
+    p, y = p.float(), y.float()
+    bce = F.binary_cross_entropy_with_logits(p, y, reduction="none")
+    entropy = -(torch.xlogy(y, y) + torch.xlogy(1 - y, 1 - y))
+    return (bce - entropy).sum(-1)
+
+
 def confidence_weight(y_soft: torch.Tensor, class_dim: int = -1) -> torch.Tensor:
     """omega(x) = 1 - H(y_tilde) / log K, Eq. (15) of the supplementary material.
 
@@ -72,7 +87,7 @@ def reduce_mean(per_sample: torch.Tensor, weight: torch.Tensor | None = None,
 
 def mke_objective(model, x: torch.Tensor, y_tilde: torch.Tensor, T, *, form: str = "eq17",
                   gamma: float = 1.0, weight: torch.Tensor | None = None, class_dim: int = -1,
-                  ensemble: bool = False) -> torch.Tensor:
+                  ensemble: bool = False, kind=None, x_clean=None, to_frame=None) -> torch.Tensor:
     """The student objective of Algorithm 1, step (3).
 
     * ``form="eq17"``: ``(1/M) sum_i l_cls(y_tilde_i, T(f_s(x_i)))``, the form the paper trains
@@ -82,14 +97,27 @@ def mke_objective(model, x: torch.Tensor, y_tilde: torch.Tensor, T, *, form: str
       outputs (Eq. 5, averaged rather than summed so that ``gamma`` does not scale with M).
 
     ``T=None`` or an identity ``T`` gives plain pseudo-label training (Eq. 6 / Eq. 8).
+
+    ``kind`` (a :class:`mke.kinds.TaskKind`) says where the class axis is and which loss applies
+    (default: single-label on ``class_dim``). A geometric part of T (flip, scale) has already
+    been applied jointly to ``x`` and ``y_tilde`` by the caller; for Eq. 3 it passes the
+    un-augmented batch as ``x_clean`` and ``to_frame``, which maps the clean output into the
+    augmented frame, so that the consistency term compares predictions pixel for pixel.
     """
     if form not in ("eq17", "eq3"):
         raise ValueError(f"form must be 'eq17' or 'eq3', got {form!r}")
+    if kind is None:
+        from mke.kinds import TaskKind
+
+        kind = TaskKind("single_label", class_dim)
     if form == "eq17" or T is None or T.is_identity:
         p = model(x, T)
-        return reduce_mean(l_cls(p, y_tilde, class_dim), weight, ensemble)
-    p_clean = model(x, None)
+        return kind.reduce(kind.loss(p, y_tilde), y_tilde, weight, ensemble)
+    if x_clean is not None:
+        p_clean = to_frame(model(x_clean, None))
+    else:
+        p_clean = model(x, None)
     p_perturbed = model(x, T)
-    L_pl = reduce_mean(l_cls(p_clean, y_tilde, class_dim), weight, ensemble)
-    L_reg = reduce_mean(consistency_loss(p_clean, p_perturbed, class_dim), None, ensemble)
+    L_pl = kind.reduce(kind.loss(p_clean, y_tilde), y_tilde, weight, ensemble)
+    L_reg = kind.reduce(kind.consistency(p_clean, p_perturbed), y_tilde, None, ensemble)
     return L_pl + gamma * L_reg

@@ -1,4 +1,4 @@
-"""The methods of the paper's tables as data (DESIGN.md): every row is the same recipe.
+"""The methods of the paper's tables as data (docs/design.md): every row is the same recipe.
 
 =================  ============  ===========  =====================  ==============
 method             inputs        trained on   targets                T

@@ -1,4 +1,6 @@
-"""Models. A model's ``forward(x, T=None)`` applies the transformation T where the paper says.
+"""Models. Every model implements :class:`MKEModel`: ``forward(x, T=None)`` applies the
+transformation T where the paper says, ``predict_proba`` turns outputs into probabilities for
+the task's kind, ``class_dim`` names the class axis and ``modalities`` the inputs it consumes.
 
 :class:`MLP` is the authors' TwoMoon network (``TwoLayerNN``: three linear layers, ReLU, dropout
 after each hidden layer, T2 noise after the first). :class:`EnsembleMLP` holds ``E`` such
@@ -7,13 +9,55 @@ initialised exactly as ``MLP`` would be under ``torch.manual_seed(seeds[e])``.
 """
 from __future__ import annotations
 
+from typing import Protocol, runtime_checkable
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from mke.kinds import DENSE, SINGLE_LABEL, TaskKind
 from mke.runtime import seed_everything
 
 
-class MLP(nn.Module):
+@runtime_checkable
+class MKEModel(Protocol):
+    """What the engine needs of a model (teacher or student, any task kind).
+
+    * ``forward(x, T=None)``: outputs with classes on ``class_dim``; with a transformation
+      ``T`` (:class:`mke.transforms.Transform`) the model calls T's hooks where the paper puts
+      them: ``T.perturb_input`` on each input, ``T.perturb_hidden`` on its first hidden layer,
+      ``T.drop`` after hidden layers (T's geometric part is applied by the training loop);
+    * ``predict_proba(x)``: class probabilities (softmax, or sigmoids for multi-label);
+    * ``class_dim``: -1 for ``[N, K]`` outputs, 1 for dense ``[N, K, H, W]``;
+    * ``modalities``: the names of the inputs it consumes (a dict's keys, or the modalities
+      concatenated into one vector).
+    """
+
+    modalities: tuple[str, ...]
+
+    @property
+    def class_dim(self) -> int: ...
+
+    def forward(self, x, T=None) -> torch.Tensor: ...
+
+    def predict_proba(self, x) -> torch.Tensor: ...
+
+
+class _KindMixin:
+    """``class_dim`` and ``predict_proba`` from the model's task kind (one rule for all models)."""
+
+    kind: TaskKind = SINGLE_LABEL
+    softmax_head: bool = False
+
+    @property
+    def class_dim(self) -> int:
+        return self.kind.class_dim
+
+    def predict_proba(self, x) -> torch.Tensor:
+        return self.kind.proba(self(x), already_proba=self.softmax_head)
+
+
+class MLP(_KindMixin, nn.Module):
     """f(x) = fc3(T3(relu(fc2(T2(T3(relu(fc1(T1(x)))))))))
 
     ``softmax_head=True`` ends the network in a softmax, as the early version of the authors'
@@ -21,12 +65,15 @@ class MLP(nn.Module):
     which applies a second softmax (see the TwoMoon chapter).
     """
 
-    def __init__(self, in_dim: int, hidden: int, n_classes: int = 2, softmax_head: bool = False):
+    def __init__(self, in_dim: int, hidden: int, n_classes: int = 2, softmax_head: bool = False,
+                 modalities: tuple[str, ...] = ("x",), kind: TaskKind = SINGLE_LABEL):
         super().__init__()
         self.fc1 = nn.Linear(in_dim, hidden)
         self.fc2 = nn.Linear(hidden, hidden)
         self.fc3 = nn.Linear(hidden, n_classes)
         self.softmax_head = softmax_head
+        self.modalities = tuple(modalities)
+        self.kind = kind
 
     def forward(self, x: torch.Tensor, T=None) -> torch.Tensor:
         if T is not None:
@@ -44,16 +91,13 @@ class MLP(nn.Module):
         out = self.fc3(h)
         return out.softmax(-1) if self.softmax_head else out
 
-    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
-        out = self(x)
-        return out if self.softmax_head else out.softmax(-1)
 
-
-def seeded_mlp(seed: int, in_dim: int, hidden: int, n_classes: int = 2, softmax_head: bool = False) -> MLP:
+def seeded_mlp(seed: int, in_dim: int, hidden: int, n_classes: int = 2, softmax_head: bool = False,
+               modalities: tuple[str, ...] = ("x",)) -> MLP:
     """Seed everything with ``seed`` (as the authors' ``torch.manual_seed(seed)``), then build the
-    MLP: the authors' initialisation for that seed."""
+    MLP: the authors' initialisation for that seed (the TwoMoon protocol; see mke.seeds)."""
     seed_everything(seed)
-    return MLP(in_dim, hidden, n_classes, softmax_head)
+    return MLP(in_dim, hidden, n_classes, softmax_head, modalities)
 
 
 def _affine(x: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -62,7 +106,7 @@ def _affine(x: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.bmm(x, W).add_(b)
 
 
-class EnsembleMLP(nn.Module):
+class EnsembleMLP(_KindMixin, nn.Module):
     """E independent MLPs with parameters stacked on a leading axis.
 
     ``forward`` takes ``x`` of shape ``[N, d]`` (shared by all members) or ``[E, N, d]`` and
@@ -75,6 +119,8 @@ class EnsembleMLP(nn.Module):
         if not members:
             raise ValueError("an ensemble needs at least one member")
         self.softmax_head = members[0].softmax_head
+        self.modalities = members[0].modalities
+        self.kind = members[0].kind
         for i, name in enumerate(("fc1", "fc2", "fc3")):
             W = torch.stack([getattr(m, name).weight.detach().t() for m in members])  # [E, in, out]
             b = torch.stack([getattr(m, name).bias.detach() for m in members]).unsqueeze(1)  # [E, 1, out]
@@ -104,14 +150,10 @@ class EnsembleMLP(nn.Module):
         out = _affine(h, self.W3, self.b3)
         return out.softmax(-1) if self.softmax_head else out
 
-    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
-        out = self(x)
-        return out if self.softmax_head else out.softmax(-1)
-
     def member(self, e: int) -> MLP:
         """Member ``e`` as a plain :class:`MLP` (for checkpoints and plots)."""
         in_dim, hidden = self.W1.shape[1], self.W1.shape[2]
-        m = MLP(in_dim, hidden, self.W3.shape[2], self.softmax_head)
+        m = MLP(in_dim, hidden, self.W3.shape[2], self.softmax_head, self.modalities, self.kind)
         with torch.no_grad():
             for i, name in enumerate(("fc1", "fc2", "fc3")):
                 getattr(m, name).weight.copy_(getattr(self, f"W{i + 1}")[e].t())
@@ -143,7 +185,7 @@ class ConvBranch(nn.Module):
         return self.net(x)
 
 
-class MultimodalNet(nn.Module):
+class MultimodalNet(_KindMixin, nn.Module):
     """One 3-layer CNN per modality, features concatenated, then a 3-layer MLP (Section 4.2).
 
     ``inputs`` maps each modality to its number of input channels, e.g. ``{"image": 6}`` for a
@@ -153,12 +195,14 @@ class MultimodalNet(nn.Module):
     fused features and after each hidden layer of the MLP, T2 on its first hidden layer.
     """
 
-    def __init__(self, inputs: dict[str, int], n_classes: int = 8, width: int = 16, hidden: int = 64):
+    def __init__(self, inputs: dict[str, int], n_classes: int = 8, width: int = 16, hidden: int = 64,
+                 kind: TaskKind = SINGLE_LABEL):
         super().__init__()
         self.modalities = tuple(inputs)
         self.branches = nn.ModuleDict({m: ConvBranch(c, width) for m, c in inputs.items()})
         self.head = MLP(sum(b.out_dim for b in self.branches.values()), hidden, n_classes)
         self.softmax_head = False
+        self.kind = kind
 
     def forward(self, x: dict, T=None) -> torch.Tensor:
         missing = [m for m in self.modalities if m not in x]
@@ -175,8 +219,41 @@ class MultimodalNet(nn.Module):
             z = T.drop(z)
         return self.head.layers(z, T)
 
-    def predict_proba(self, x: dict) -> torch.Tensor:
-        return self(x).softmax(-1)
+
+class DenseNet(_KindMixin, nn.Module):
+    """A small fully convolutional encoder-decoder per modality, for dense tasks (``[N, K, H, W]``).
+
+    Each modality's encoder (two stride-2 conv-BN-ReLU stages) maps ``[N, C, H, W]`` to a
+    quarter-resolution feature map; the maps are summed (late fusion), dropped out by T3, and
+    a 1x1 classifier's logits are upsampled bilinearly to the input size. It is the engine's
+    reference dense model (tests, memory benchmark); the segmentation chapter's encoder-decoders
+    implement the same interface.
+    """
+
+    def __init__(self, inputs: dict[str, int], n_classes: int, width: int = 16):
+        super().__init__()
+        self.modalities = tuple(inputs)
+        self.kind = DENSE
+
+        def encoder(c):
+            return nn.Sequential(nn.Conv2d(c, width, 3, 2, 1), nn.BatchNorm2d(width), nn.ReLU(),
+                                 nn.Conv2d(width, width, 3, 2, 1), nn.BatchNorm2d(width), nn.ReLU())
+
+        self.encoders = nn.ModuleDict({m: encoder(c) for m, c in inputs.items()})
+        self.classifier = nn.Conv2d(width, n_classes, 1)
+
+    def forward(self, x: dict, T=None) -> torch.Tensor:
+        missing = [m for m in self.modalities if m not in x]
+        if missing:
+            raise KeyError(f"DenseNet needs modalities {self.modalities}; missing {missing}")
+        size = x[self.modalities[0]].shape[-2:]
+        z = 0
+        for m in self.modalities:
+            xm = x[m] if T is None else T.perturb_input(x[m])
+            z = z + self.encoders[m](xm)
+        if T is not None:
+            z = T.drop(z)
+        return F.interpolate(self.classifier(z), size=size, mode="bilinear", align_corners=False)
 
 
 # sizes by profile: `book` trains on 2 CPU cores in minutes, `paper` is meant for a GPU

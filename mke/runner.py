@@ -72,7 +72,7 @@ def _job_identity(job: Job):
     T = job.effective_T
     if T is None or T.is_identity:
         return (job.method.name, None)
-    if T.augment is not None:
+    if T.augment is not None or T.geometric is not None:
         return (job.method.name, id(job))
     return (job.method.name, float(T.input_noise), float(T.hidden_noise), float(T.dropout))
 

@@ -5,29 +5,38 @@ import pandas as pd
 
 from mke.results import read_all_results
 
-TABLE_NAMES = {"table1": "Table 1 (corrected net)", "table1_paper_compat": "Table 1 (paper-compat net)",
-               "table2": "Table 2 (emotion recognition)",
-               "eq20": "Eq. 20 Lipschitz constant", "lemma1_exhaustive": "Lemma 1 on all sets (% of instances)",
-               "expansion": "expansion c on X (paper: c1 c2)", "theorem1_sweep": "Eq. 13 bound vs error"}
+def _book_order(results_dir) -> list[str]:
+    """Chapter names in the order of ``_toc.yml`` (found above ``results_dir``), else alphabetical."""
+    from pathlib import Path
 
+    from mke.book import chapters, project_root
 
-CHAPTER_ORDER = ("twomoon", "emotion", "segmentation", "events", "theory")
+    try:
+        return chapters(project_root(Path(results_dir).resolve()))
+    except FileNotFoundError:
+        return []
 
 
 def headline_frame(results_dir) -> pd.DataFrame:
-    """One line per headline row (``"headline": true``) of every results file, in book order."""
+    """One line per headline row (``"headline": true``) of every results file, in book order.
+
+    A results file names its tables for display in ``"table_titles"`` (written by its chapter),
+    so a new chapter needs no change here.
+    """
     lines = []
     docs = read_all_results(results_dir)
-    order = sorted(docs, key=lambda c: (CHAPTER_ORDER.index(c) if c in CHAPTER_ORDER else len(CHAPTER_ORDER), c))
+    book = _book_order(results_dir)
+    order = sorted(docs, key=lambda c: (book.index(c) if c in book else len(book), c))
     for chapter in order:
         doc = docs[chapter]
+        titles = doc.get("table_titles", {})
         for row in doc["rows"]:
             if not row.get("headline"):
                 continue
             ours = f"{row['mean']:.2f}" + (f" ± {row['std']:.2f}" if row["n_seeds"] > 1 else "")
             if "measured_error" in row:
                 ours = f"bound {row['mean']:.3f}, measured error {row['measured_error']:.3f}: {row.get('status', '')}"
-            lines.append({"chapter": chapter, "table": TABLE_NAMES.get(row["table"], row["table"]),
+            lines.append({"chapter": chapter, "table": titles.get(row["table"], row["table"]),
                           "setting": row["setting"], "method": row["method"], "metric": row["metric"],
                           "ours": ours, "seeds": row["n_seeds"],
                           "paper": "" if row.get("paper") is None else f"{row['paper']:.2f}"})
@@ -46,19 +55,37 @@ def headline_markdown(results_dir) -> str:
     return "\n".join(lines)
 
 
+RULE_START, RULE_END = "<!-- rule:start -->", "<!-- rule:end -->"
+
+
+def _replace_between(text: str, start: str, end: str, body: str, where) -> str:
+    if start not in text or end not in text:
+        raise ValueError(f"{where} has no '{start}' ... '{end}' section")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body}\n{end}{tail}"
+
+
+def readme_rule() -> str:
+    """The regression rule as README states it: mke.regression.RULE_TEXT, indented as a list item."""
+    import textwrap
+
+    from mke.regression import RULE_TEXT
+
+    return textwrap.fill(RULE_TEXT, width=94, initial_indent="  ", subsequent_indent="  ")
+
+
 def update_readme(readme_path, results_dir) -> bool:
-    """Rewrite README's results section from the results files; True if it changed."""
+    """Rewrite README's results section from the results files, and its statement of the
+    regression rule from :data:`mke.regression.RULE_TEXT`; True if it changed."""
     from pathlib import Path
 
     from mke.results import atomic_write_text
 
     path = Path(readme_path)
     text = path.read_text()
-    if README_START not in text or README_END not in text:
-        raise ValueError(f"{path} has no '{README_START}' ... '{README_END}' section")
-    head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    new = f"{head}{README_START}\n{headline_markdown(results_dir)}\n{README_END}{tail}"
+    new = _replace_between(text, README_START, README_END, headline_markdown(results_dir), path)
+    new = _replace_between(new, RULE_START, RULE_END, readme_rule() + "\n  ", path)
     if new != text:
         atomic_write_text(path, new)
     return new != text

@@ -19,7 +19,7 @@ once, each with its own level); the mean of ``|x|`` is then taken per member.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Callable, Union
 
 import torch
@@ -109,9 +109,11 @@ def dropout(h: torch.Tensor, rate: Level, generator: torch.Generator | None = No
 class Transform:
     """T = T1 (input noise ``v0``) + T2 (first-hidden-layer noise ``v1``) + T3 (dropout ``r0``).
 
-    ``augment`` is an optional input augmentation (flip, scale, crop, ...) applied before T1:
-    the image and audio chapters use it. ``generator`` makes the draws reproducible; ``None``
-    uses torch's global generator (as the authors' loop does).
+    ``augment`` is an optional per-tensor input augmentation applied before T1 (one modality,
+    no geometry). ``geometric`` is a joint augmentation from :mod:`mke.augment` (flip, scale,
+    crop) that the training loop applies to every modality of a batch *and* to its label maps,
+    pseudo-label maps and weights, with ``augment_generator``. ``generator`` makes the noise
+    reproducible; ``None`` uses torch's global generator (as the authors' loop does).
     """
 
     input_noise: Level = 0.0
@@ -120,6 +122,8 @@ class Transform:
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None
     generator: torch.Generator | None = None
     ensemble: bool = False
+    geometric: object | None = None
+    augment_generator: torch.Generator | None = None
 
     def __post_init__(self):
         for name in ("input_noise", "hidden_noise", "dropout"):
@@ -134,7 +138,8 @@ class Transform:
     @property
     def is_identity(self) -> bool:
         """True when T changes nothing (the 'no reg' setting, v0 = v1 = r0 = 0)."""
-        return (self.augment is None and _is_zero(self.input_noise)
+        return (self.augment is None and (self.geometric is None or getattr(self.geometric, "is_identity", False))
+                and _is_zero(self.input_noise)
                 and _is_zero(self.hidden_noise) and _is_zero(self.dropout))
 
     def __add__(self, other: "Transform") -> "Transform":
@@ -142,7 +147,7 @@ class Transform:
         merged = {}
         for f in fields(self):
             a, b = getattr(self, f.name), getattr(other, f.name)
-            if f.name in ("generator", "ensemble"):
+            if f.name in ("generator", "ensemble", "augment_generator"):
                 merged[f.name] = a if a not in (None, False) else b
                 continue
             a_set = a is not None and not (isinstance(a, (int, float)) and a == 0)
@@ -152,9 +157,11 @@ class Transform:
             merged[f.name] = a if a_set else b
         return Transform(**merged)
 
-    def with_generator(self, generator: torch.Generator | None) -> "Transform":
-        return Transform(self.input_noise, self.hidden_noise, self.dropout, self.augment,
-                         generator, self.ensemble)
+    def with_generator(self, generator: torch.Generator | None,
+                       augment_generator: torch.Generator | None = None) -> "Transform":
+        """The same T drawing its noise from ``generator`` (and its augmentations from
+        ``augment_generator``; see :mod:`mke.seeds` for the streams)."""
+        return replace(self, generator=generator, augment_generator=augment_generator)
 
     # The three hooks a model calls -------------------------------------------------------
     def perturb_input(self, x: torch.Tensor) -> torch.Tensor:
@@ -177,6 +184,8 @@ class Transform:
                 parts.append(f"{sym}={value:g}" if not isinstance(value, torch.Tensor) else f"{sym}=[...]")
         if self.augment is not None:
             parts.append(f"augment={getattr(self.augment, '__name__', 'custom')}")
+        if self.geometric is not None:
+            parts.append(f"geometric={self.geometric!r}")
         return " + ".join(parts) or "identity"
 
 
@@ -198,7 +207,7 @@ def T3(r0: float) -> Transform:
 def stack_transforms(transforms: list[Transform], device: torch.device | str = "cpu",
                      generator: torch.Generator | None = None) -> Transform:
     """One ensemble transform whose levels are ``[E, 1, 1]`` tensors, member ``e`` from ``transforms[e]``."""
-    if any(t.augment is not None for t in transforms):
+    if any(t.augment is not None or t.geometric is not None for t in transforms):
         raise ValueError("input augmentations cannot be stacked into an ensemble transform")
 
     def column(name):

@@ -1,12 +1,5 @@
-import os
-import tempfile
-
 import pytest
 import torch
-
-# every test session gets its own empty cache: tests never read or fill the user's $MKE_CACHE
-# (and the cache tests can count the entries they create)
-os.environ["MKE_CACHE"] = tempfile.mkdtemp(prefix="mke-test-cache-")
 
 
 @pytest.fixture(autouse=True)

@@ -84,7 +84,11 @@ def test_one_seed_end_to_end_is_deterministic_and_fills_table2(task):
     assert a.scores == b.scores  # same seed, same numbers
     assert set(a.scores) == set(em.TABLE2_METHODS)
     assert all(0 <= v <= 100 for s in a.scores.values() for v in s.values())
-    rows = em.table2_rows([a, b])
+    sizes = {s: task.size(s) for s in task.splits}
+    rows = em.table2_rows([a, b], sizes)
+    assert rows[1]["resolution"] == pytest.approx(100 / sizes["test"], abs=1e-4)
+    claims = em.claims([a, b])
+    assert {c["verdict"] for c in claims} <= {"holds", "fails", "inconclusive"} and all(c["n"] == 2 for c in claims)
     assert len(rows) == 12 and {r["metric"] for r in rows} == {"val_acc", "test_acc"}
     teacher = [r for r in rows if r["method"] == "um_teacher" and r["metric"] == "test_acc"][0]
     assert teacher["paper"] == 80.33 and teacher["headline"] and teacher["n_seeds"] == 2

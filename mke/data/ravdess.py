@@ -237,6 +237,13 @@ def split_indices(y: np.ndarray, actor: np.ndarray, seed: int = 0, by_actor: boo
     """
     from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
+    from mke.data.task import check_split_sizes
+
+    shares = {"D_l": 0.2, "D_u": 0.8 * 0.8, "val": 0.8 * 0.2 * 0.5, "test": 0.8 * 0.2 * 0.5}
+    if by_actor:  # whole actors go to splits: each split needs at least one actor
+        check_split_sizes("RAVDESS split by actor", np.zeros(len(set(actor.tolist()))), shares, unit="actors")
+    # stratified by emotion: each class needs a member in every split (and sklearn needs 2)
+    check_split_sizes("RAVDESS split" + (" by actor" if by_actor else " by clip"), y, shares, unit="clips")
     idx = np.arange(len(y))
     if not by_actor:
         l_idx, u_idx = train_test_split(idx, train_size=0.2, stratify=y, random_state=seed)

@@ -1,4 +1,4 @@
-"""TwoMoon exactly as the authors' code builds it (DESIGN.md, 'Facts about the authors' code').
+"""TwoMoon exactly as the authors' code builds it.
 
 ``make_moons(500, noise=0.1, random_state=42)``, standardised, then
 ``train_test_split(test_size=0.4, random_state=42)`` (300 train / 200 test) and

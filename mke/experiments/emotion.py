@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mke import seeds
 from mke.algorithm import pseudo_label, train_teacher
 from mke.cache import cached, fingerprint
 from mke.data.ravdess import EMOTIONS, load_features, split_indices
@@ -22,14 +23,7 @@ from mke.data.task import Task
 from mke.methods import METHODS, Method
 from mke.metrics import accuracy, mean_std
 from mke.models import MULTIMODAL_SIZES, MultimodalNet
-from mke.params import (
-    PROFILES,
-    check_bool,
-    check_choice,
-    check_dir,
-    check_float,
-    check_int,
-)
+from mke.params import PROFILES, Param, ParameterSpec, boolean, choice, folder, integer, number, optional
 from mke.results import paper_tables, result_row
 from mke.runner import Job, run_jobs
 from mke.runtime import DEVICES
@@ -83,21 +77,27 @@ PROFILE_SETTINGS = {
 }
 
 
-def validate_parameters(profile, n_seeds, device, data_root, split_by_actor, voice_informative, dropout,
-                        results_dir, threads) -> None:
+# how the README's and the intro's headline table name this chapter's tables
+TABLE_TITLES = {"table2": "Table 2 (emotion recognition)"}
+
+PARAMETERS = ParameterSpec(
+    "emotion",
+    Param("profile", "book", choice(*PROFILES), "quick | book | paper"),
+    Param("n_seeds", None, optional(integer(2, 50)), "None: the profile's (quick 2, book 5, paper 5)"),
+    Param("device", "auto", choice(*DEVICES), "auto | cpu | cuda"),
+    Param("data_root", None, optional(folder(must_exist=True)),
+          "None: the built-in stand-in; else the RAVDESS folder (Actor_01 ... Actor_24)"),
+    Param("split_by_actor", False, boolean(), "True: no actor in two splits (speaker-independent protocol)"),
+    Param("voice_informative", True, boolean(), "False: the voice says nothing about the emotion (the control)"),
+    Param("dropout", None, optional(number(0.0, 0.95)), "r0 of T; None: the profile's (book 0.3, paper 0.5 as the paper)"),
+    Param("results_dir", "results", folder(must_exist=False), "relative to executed/"),
+    Param("threads", 2, integer(1, 256), "torch threads (fixed, so that floats repeat)"),
+)
+
+
+def validate_parameters(**values) -> None:
     """Check every papermill parameter before any work; raise naming the offender."""
-    check_choice("profile", profile, PROFILES)
-    if n_seeds is not None:
-        check_int("n_seeds", n_seeds, 2, 50)
-    if dropout is not None:
-        check_float("dropout", dropout, 0.0, 0.95)
-    check_choice("device", device, DEVICES)
-    if data_root is not None:
-        check_dir("data_root", data_root, must_exist=True)
-    check_bool("split_by_actor", split_by_actor)
-    check_bool("voice_informative", voice_informative)
-    check_dir("results_dir", results_dir, must_exist=False)
-    check_int("threads", threads, 1, 256)
+    PARAMETERS.validate(values)
 
 
 # --------------------------------------------------------------------------- data
@@ -188,9 +188,9 @@ def model_factory(task: Task, profile: Profile):
     sizes = MULTIMODAL_SIZES[profile.name]
 
     def make(method: Method, seed: int) -> MultimodalNet:
-        torch.manual_seed(seed)
         channels = {m: task.splits["D_l"][m].shape[1] for m in method.modalities(task)}
-        return MultimodalNet(channels, n_classes=task.num_classes, **sizes)
+        with seeds.init_scope(seed, method.name):  # each role its own initialisation (mke.seeds)
+            return MultimodalNet(channels, n_classes=task.num_classes, **sizes)
 
     return make
 
@@ -258,12 +258,13 @@ def paper_value(method: str, split: str) -> float | None:
     return paper_tables()["table2_ravdess_acc"].get(method, {}).get(split)
 
 
-def table2_rows(runs: list[SeedRun], headline=("um_teacher", "mm_student")) -> list[dict]:
+def table2_rows(runs: list[SeedRun], sizes: dict[str, int], headline=("um_teacher", "mm_student")) -> list[dict]:
+    """Table 2's rows; ``sizes`` (clips per split) gives each accuracy's resolution, 100 / n."""
     rows = []
     for method in TABLE2_METHODS:
         for split in ("val", "test"):
             rows.append(result_row("table2", setting_name(runs[0].r0), method, f"{split}_acc", scores(runs, method, split),
-                                   paper=paper_value(method, split),
+                                   paper=paper_value(method, split), resolution=round(100 / sizes[split], 4),
                                    headline=split == "test" and method in headline))
     return rows
 
@@ -273,7 +274,7 @@ def table2_frame(runs: list[SeedRun]):
     import pandas as pd
 
     lines = []
-    for row in table2_rows(runs):
+    for row in table2_rows(runs, {"val": 1, "test": 1}):
         split = row["metric"].removesuffix("_acc")
         lines.append({"method": METHODS[row["method"]].label, "split": split,
                       "ours": mean_std(row["values"]), "paper": row["paper"]})
@@ -282,13 +283,47 @@ def table2_frame(runs: list[SeedRun]):
         [METHODS[m].label for m in TABLE2_METHODS])
 
 
-def comparison_rows(table: str, setting_of: dict[str, list[SeedRun]], methods, metric_splits=("test",)) -> list[dict]:
+def comparison_rows(table: str, setting_of: dict[str, list[SeedRun]], methods, sizes: dict[str, int],
+                    metric_splits=("test",)) -> list[dict]:
     """Rows for a side table: ``setting_of`` maps a setting name to its runs."""
     rows = []
     for setting, runs in setting_of.items():
         for method in methods:
             for split in metric_splits:
-                rows.append(result_row(table, setting, method, f"{split}_acc", scores(runs, method, split)))
+                rows.append(result_row(table, setting, method, f"{split}_acc", scores(runs, method, split),
+                                       resolution=round(100 / sizes[split], 4)))
+    return rows
+
+
+def claims(runs: list[SeedRun], soft_runs: list[SeedRun] | None = None,
+           control_runs: list[SeedRun] | None = None) -> list[dict]:
+    """The paper's claims on this chapter's runs, each judged by the paired rule (mke.verdicts).
+
+    Every comparison pairs the two methods' test accuracies seed by seed (one teacher per seed;
+    the students of a seed learn from that seed's teacher). Accuracies live in [0, 100].
+    """
+    from mke.verdicts import paired
+
+    def test(a_runs, a, b_runs, b, claim, section, margin=0.0):
+        return paired(scores(a_runs, a), scores(b_runs, b), claim, chapter="emotion", section=section,
+                      margin=margin, bounds=(0.0, 100.0))
+
+    rows = [
+        test(runs, "mm_student", runs, "um_teacher", "knowledge expansion: MM student beats the UM teacher (RAVDESS)",
+             "table-2"),
+        test(runs, "mm_student", runs, "noisy_student", "MM student beats the NOISY student (RAVDESS)", "table-2"),
+        test(runs, "mm_student", runs, "um_student", "MM student beats the UM student (RAVDESS)", "table-2"),
+        test(runs, "um_student", runs, "um_teacher", "UM student beats the UM teacher (RAVDESS)", "table-2"),
+        test(runs, "mm_student", runs, "mm_student_noreg", "regularisation helps the MM student (RAVDESS)", "table-2"),
+        test(runs, "mm_student_sup", runs, "mm_student", "MM student (sup) beats MM student (RAVDESS)", "table-2"),
+    ]
+    if soft_runs is not None:
+        rows.append(test(soft_runs, "mm_student", runs, "mm_student",
+                         "soft pseudo labels beat hard ones for the MM student (RAVDESS)", "hard-or-soft-pseudo-labels"))
+    if control_runs is not None:
+        rows.append(test(control_runs, "mm_student", control_runs, "um_student",
+                         "with an uninformative voice the MM student still beats the UM student (RAVDESS control)",
+                         "control-a-voice-that-says-nothing"))
     return rows
 
 
@@ -311,8 +346,10 @@ def per_class_recall(runs: list[SeedRun], method: str, y_test: torch.Tensor) -> 
 
 def figure6_rows(runs: list[SeedRun], y_test: torch.Tensor) -> list[dict]:
     rows = []
+    counts = np.bincount(y_test.numpy(), minlength=len(EMOTIONS))
     for method in FIGURE6_METHODS:
         rec = per_class_recall(runs, method, y_test)
         for k, name in enumerate(EMOTIONS):
-            rows.append(result_row("figure6_recall", name, method, "test_recall", rec[:, k].tolist()))
+            rows.append(result_row("figure6_recall", name, method, "test_recall", rec[:, k].tolist(),
+                                   resolution=round(100 / max(int(counts[k]), 1), 4)))
     return rows

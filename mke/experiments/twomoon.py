@@ -15,7 +15,7 @@ from mke.data.twomoon import twomoon_task
 from mke.methods import METHODS
 from mke.metrics import accuracy
 from mke.models import seeded_mlp
-from mke.params import PROFILES, check_bool, check_choice, check_dir, check_float, check_int
+from mke.params import PROFILES, Param, ParameterSpec, boolean, choice, folder, integer, number, optional
 from mke.results import paper_tables, result_row
 from mke.runner import Job, JobResult, run_jobs
 from mke.runtime import DEVICES
@@ -51,18 +51,25 @@ PROFILE_SETTINGS = {
 }
 
 
-def validate_parameters(profile, n_seeds, device, paper_compat, moon_noise, n_labeled, results_dir,
-                        threads) -> None:
+# how the README's and the intro's headline table name this chapter's tables
+TABLE_TITLES = {"table1": "Table 1 (corrected net)", "table1_paper_compat": "Table 1 (paper-compat net)"}
+
+PARAMETERS = ParameterSpec(
+    "twomoon",
+    Param("profile", "book", choice(*PROFILES), "quick | book | paper"),
+    Param("n_seeds", None, optional(integer(2, 100)), "None: the profile's (quick 3, book 10, paper 20)"),
+    Param("device", "auto", choice(*DEVICES), "auto | cpu | cuda"),
+    Param("paper_compat", False, boolean(), "which network version the figures and the denoising analysis use"),
+    Param("moon_noise", 0.1, number(0.0, 1.0), "make_moons noise"),
+    Param("n_labeled", 30, integer(2, 299), "|D_l|; D_u gets the rest of the 300 training points"),
+    Param("results_dir", "results", folder(must_exist=False), "relative to executed/"),
+    Param("threads", 2, integer(1, 256), "torch threads (fixed, so that floats repeat)"),
+)
+
+
+def validate_parameters(**values) -> None:
     """Check every papermill parameter before any work; raise naming the offender."""
-    check_choice("profile", profile, PROFILES)
-    if n_seeds is not None:
-        check_int("n_seeds", n_seeds, 2, 100)
-    check_choice("device", device, DEVICES)
-    check_bool("paper_compat", paper_compat)
-    check_float("moon_noise", moon_noise, 0.0, 1.0)
-    check_int("n_labeled", n_labeled, 2, 299)
-    check_dir("results_dir", results_dir, must_exist=False)
-    check_int("threads", threads, 1, 256)
+    PARAMETERS.validate(values)
 
 
 def authors_seeds(n: int) -> list[int]:
@@ -86,7 +93,8 @@ def model_factory(paper_compat: bool):
     """The authors' nets: UM 32 hidden units, MM 16 (Section 4.1), optional softmax head."""
 
     def make(method, seed):
-        return seeded_mlp(seed, len(method.inputs), 16 if method.multimodal else 32, softmax_head=paper_compat)
+        return seeded_mlp(seed, len(method.inputs), 16 if method.multimodal else 32, softmax_head=paper_compat,
+                          modalities=method.inputs)
 
     return make
 
@@ -124,6 +132,7 @@ class VersionResult:
     table1: list[JobResult]
     teacher_seeds: JobResult
     sweep: list[JobResult] = field(default_factory=list)
+    n_test: int = 200
 
     @property
     def table(self) -> str:
@@ -160,7 +169,7 @@ def run_version(task, paper_compat: bool, seeds: list[int], profile: Profile, de
     teacher_seeds = run_jobs(task, [Job(METHODS["um_teacher"], None, "teacher")], seeds, make, teacher_cfg,
                              device=device, workers=1)[0]
     return VersionResult(paper_compat, teacher, teacher_acc, pseudo, results[:n_table], teacher_seeds,
-                         results[n_table:])
+                         results[n_table:], task.size("test"))
 
 
 HEADLINE_SETTINGS = ("teacher", "T1 v0=2", "T2 v1=10", "T3 r0=0.8")
@@ -178,16 +187,55 @@ def paper_value(setting: str, method: str) -> float:
 
 def table1_rows(v: VersionResult) -> list[dict]:
     """Results rows for Table 1 of one version; headline cells are flagged for the intro's summary."""
+    res = 100 / v.n_test  # one test point
     rows = [result_row(v.table, "teacher", "um_teacher", "test_acc", [v.teacher_acc], seeds=[TEACHER_SEED],
+                       resolution=res,
                        paper=paper_value("teacher", "um_teacher"), headline=True,
                        note="the paper's protocol: one teacher (seed 39) labels D_u for every student")]
     for r in v.table1:
         rows.append(result_row(v.table, r.job.setting, r.job.method.name, "test_acc", r.scores["test"],
-                               seeds=r.seeds, paper=paper_value(r.job.setting, r.job.method.name),
+                               seeds=r.seeds, paper=paper_value(r.job.setting, r.job.method.name), resolution=res,
                                headline=r.job.setting in HEADLINE_SETTINGS and r.job.method.name != "mm_student_sup"))
     suffix = "_paper_compat" if v.paper_compat else ""
     rows.append(result_row(f"teacher_seeds{suffix}", "teacher", "um_teacher", "test_acc",
-                           v.teacher_seeds.scores["test"], seeds=v.teacher_seeds.seeds))
+                           v.teacher_seeds.scores["test"], seeds=v.teacher_seeds.seeds, resolution=res))
+    return rows
+
+
+CLAIM_SETTINGS = ("T1 v0=2", "T2 v1=10", "T3 r0=0.8")  # the strongest level of each T in Table 1
+
+
+def claims(versions: dict) -> list[dict]:
+    """The paper's TwoMoon claims, each judged by the paired rule (mke.verdicts), per network version.
+
+    Students of one seed are paired across methods and settings (same initialisation seed, same
+    teacher). "Beats the teacher" is tested two ways: against the paper's single teacher (seed
+    39: d = student - that one accuracy) and against a teacher trained with the student's own
+    seed (paired), so that one lucky or unlucky teacher draw does not make the effect.
+    """
+    from mke.verdicts import one_sample, paired
+
+    rows = []
+    for compat, v in versions.items():
+        net = "paper-compat net" if compat else "corrected net"
+        t_seed = np.array(v.teacher_seeds.scores["test"])
+        for setting in CLAIM_SETTINGS:
+            mm = np.array(v.cell(setting, "mm_student").scores["test"])
+            um = np.array(v.cell(setting, "um_student").scores["test"])
+            kw = dict(chapter="twomoon", section="table-1", bounds=(0.0, 100.0))
+            rows += [
+                one_sample(mm - v.teacher_acc, f"knowledge expansion: MM student beats the seed-39 teacher "
+                           f"(TwoMoon, {setting}, {net})", **kw),
+                paired(mm, t_seed, f"knowledge expansion: MM student beats a teacher of its own seed "
+                       f"(TwoMoon, {setting}, {net})", **kw),
+                paired(mm, um, f"MM student beats the UM student (TwoMoon, {setting}, {net})", **kw),
+            ]
+        family_off = {"T1": "T1 v0=0", "T2": "T2 v1=0", "T3": "T3 r0=0"}
+        for setting in CLAIM_SETTINGS:
+            rows.append(paired(v.cell(setting, "mm_student").scores["test"],
+                               v.cell(family_off[setting[:2]], "mm_student").scores["test"],
+                               f"regularisation helps the MM student (TwoMoon, {setting} vs none, {net})",
+                               chapter="twomoon", section="table-1", bounds=(0.0, 100.0)))
     return rows
 
 
