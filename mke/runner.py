@@ -94,11 +94,14 @@ def _one_thread_per_worker(workers: int):
 
 
 def run_jobs(task, jobs: list[Job], seeds: list[int], make_model, cfg: TrainConfig,
-             pseudo: PseudoLabels | None = None, *, vectorised: bool = True,
+             pseudo: PseudoLabels | dict[int, PseudoLabels] | None = None, *, vectorised: bool = True,
              device: torch.device | str = "cpu", scorers: dict | None = None,
              confidence_weighting: bool = False, keep_models: bool = False,
              max_members: int = 64, workers: int = 1, progress: bool = False) -> list[JobResult]:
     """Train every job for every seed and score it; returns one :class:`JobResult` per job.
+
+    ``pseudo`` is one teacher's pseudo labels for every seed (the paper's TwoMoon protocol) or a
+    dict ``seed -> PseudoLabels`` (a teacher per seed: each student learns from its own seed's).
 
     ``scorers`` maps a score's name to ``(split, fn)``, ``fn(logits, y)`` giving one value per
     model (``[E]`` for an ensemble); the default is ``{"test": ("test", accuracy)}``.
@@ -114,6 +117,13 @@ def run_jobs(task, jobs: list[Job], seeds: list[int], make_model, cfg: TrainConf
     """
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct, got {list(seeds)}")
+    if isinstance(pseudo, dict):
+        missing = [s for s in seeds if s not in pseudo]
+        if missing:
+            raise ValueError(f"pseudo labels are given per seed, but not for seeds {missing}")
+
+    def pseudo_of(k: int):
+        return pseudo[seeds[k]] if isinstance(pseudo, dict) else pseudo
     scorers = scorers or {"test": ("test", accuracy)}
     results = [JobResult(job, list(seeds), {name: [None] * len(seeds) for name in scorers},
                          [None] * len(seeds) if keep_models else []) for job in jobs]
@@ -155,7 +165,7 @@ def run_jobs(task, jobs: list[Job], seeds: list[int], make_model, cfg: TrainConf
 
     def train_chunk(members):
         method0 = jobs[members[0][0]].method
-        datas = [student_data(task, jobs[j].method, pseudo, confidence_weighting) for j, _, _ in members]
+        datas = [student_data(task, jobs[j].method, pseudo_of(k), confidence_weighting) for j, k, _ in members]
         x = datas[0][0]
         Y = torch.stack([d[1] for d in datas])
         W = torch.stack([d[2] for d in datas]) if confidence_weighting else None
@@ -180,7 +190,7 @@ def run_jobs(task, jobs: list[Job], seeds: list[int], make_model, cfg: TrainConf
 
     for j, k in tqdm(sequential, desc="models", disable=not progress, leave=False):
         job = jobs[j]
-        model = train_student(task, job.method, make_model, pseudo, cfg, job.effective_T, seeds[k], device,
+        model = train_student(task, job.method, make_model, pseudo_of(k), cfg, job.effective_T, seeds[k], device,
                               confidence_weighting)
         record(j, k, score(model, job.method.modalities(task)), model)
     for j, source in copies:

@@ -145,6 +145,23 @@ def one_sample(d, claim: str, *, chapter=None, margin: float = 0.0, bounds=None,
                  n_boot=n_boot, seed=seed, sides={})
 
 
+def from_interval(claim: str, effect: float, ci95, n: int, *, interval: str, chapter=None, section=None,
+                  margin: float = 0.0, values=None) -> dict:
+    """The same rule for an effect whose 95 % interval was computed elsewhere (e.g. a bootstrap
+    interval of a rank correlation over pairs): holds above ``margin``, fails below, else
+    inconclusive. ``interval`` names how it was computed."""
+    lo, hi = (float(v) for v in ci95)
+    if not all(math.isfinite(v) for v in (effect, lo, hi)) or lo > hi:
+        raise ValueError(f"{claim!r}: effect {effect} and interval [{lo}, {hi}] must be finite and ordered")
+    if not isinstance(n, int) or n < 2:
+        raise ValueError(f"{claim!r}: n must be an integer >= 2, got {n!r}")
+    effect, lo, hi, m = _r(effect), _r(lo), _r(hi), _r(float(margin))
+    verdict = "holds" if lo > m else "fails" if hi < m else "inconclusive"
+    return {"claim": claim, "chapter": chapter, "section": section, "effect": effect, "ci95": [lo, hi],
+            "n": n, "verdict": verdict, "rule": RULE, "interval": interval, "margin": m,
+            "values": None if values is None else [_r(float(x)) for x in values]}
+
+
 def status_row(claim: str, status: str, *, chapter=None, section=None, note: str = "", effect=None) -> dict:
     """A claims row that is *not* a test: ``status`` is one of :data:`STATUSES`.
 

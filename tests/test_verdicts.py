@@ -153,3 +153,13 @@ def test_claims_frame():
     assert df.iloc[0].tolist() == ["A beats B", "+3.00", "[+0.09, +5.91]", 4, "holds"]
     assert df.iloc[1].tolist() == ["premise", "", "", "", "not tested"]
     assert claims_frame([]).empty
+
+
+def test_from_interval_applies_the_one_rule():
+    from mke.verdicts import from_interval
+
+    assert from_interval("r > 0", 0.4, [0.1, 0.7], 30, interval="bootstrap")["verdict"] == "holds"
+    assert from_interval("r > 0", -0.4, [-0.7, -0.1], 30, interval="bootstrap")["verdict"] == "fails"
+    assert from_interval("r > 0", 0.2, [-0.1, 0.5], 30, interval="bootstrap")["verdict"] == "inconclusive"
+    with pytest.raises(ValueError, match="ordered"):
+        from_interval("r > 0", 0.2, [0.5, -0.1], 30, interval="bootstrap")
