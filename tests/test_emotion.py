@@ -78,12 +78,19 @@ def test_transformations_per_method():
     assert noisy.dropout == 0.5 and noisy.input_noise == em.NOISY_INPUT
 
 
-def test_one_seed_end_to_end_is_deterministic_and_fills_table2(task):
+def test_one_seed_end_to_end_is_deterministic_and_fills_table2(task, tmp_path, monkeypatch):
     a = em.run_seed(task, QUICK, seed=3)
+    monkeypatch.setenv("MKE_CACHE", str(tmp_path))  # an empty cache: the teacher is trained again, not reloaded
     b = em.run_seed(task, QUICK, seed=3)
+    assert len(list((tmp_path / "checkpoints").glob("*.pt"))) == 1  # b trained (and saved) its own teacher
     assert a.scores == b.scores  # same seed, same numbers
+    assert all(torch.equal(a.test_pred[m], b.test_pred[m]) for m in em.TABLE2_METHODS)
     assert set(a.scores) == set(em.TABLE2_METHODS)
-    assert all(0 <= v <= 100 for s in a.scores.values() for v in s.values())
+    y_test = task.labels("test")
+    for m in em.TABLE2_METHODS:  # each test score is its model's accuracy on the test split's predictions
+        assert a.scores[m]["test"] == pytest.approx(float((a.test_pred[m] == y_test).float().mean() * 100)), m
+        n_right = a.scores[m]["val"] * task.size("val") / 100  # a val score counts right clips out of 115
+        assert n_right == pytest.approx(round(n_right), abs=1e-3), m
     sizes = {s: task.size(s) for s in task.splits}
     rows = em.table2_rows([a, b], sizes)
     assert rows[1]["resolution"] == pytest.approx(100 / sizes["test"], abs=1e-4)
@@ -98,12 +105,43 @@ def test_one_seed_end_to_end_is_deterministic_and_fills_table2(task):
     assert rec.shape == (2, 8)
 
 
-def test_soft_labels_and_a_given_teacher(task):
-    teacher = em.teacher_of(task, QUICK, seed=1)
+def test_soft_labels_and_a_given_teacher(task, monkeypatch):
+    """``soft=True`` hands the student the teacher's distributions; the default its arg max. The
+    given teacher is the one scored and the one that labels D_u."""
+    import inspect
+
+    import mke.algorithm as alg
+    from mke.metrics import accuracy
+    from mke.train import predict
+
+    teacher = em.teacher_of(task, QUICK, seed=2)  # not the one run_seed(..., 1) would train itself
+    pseudos, targets = [], []
+    real_run_jobs, real_fit = em.run_jobs, alg.fit
+
+    def spy_run_jobs(*args, **kwargs):
+        pseudos.append(inspect.signature(real_run_jobs).bind(*args, **kwargs).arguments["pseudo"])
+        return real_run_jobs(*args, **kwargs)
+
+    def spy_fit(model, x, y, *args, **kwargs):  # the student's training targets
+        targets.append(y)
+        return real_fit(model, x, y, *args, **kwargs)
+
+    monkeypatch.setattr(em, "run_jobs", spy_run_jobs)
+    monkeypatch.setattr(alg, "fit", spy_fit)
+    proba = torch.softmax(predict(teacher, task.inputs("D_u", ("image",))), -1)  # [921, 8]
+
     soft = em.run_seed(task, QUICK, 1, methods=("mm_student",), soft=True, teacher=teacher)
-    assert set(soft.scores) == {"um_teacher", "mm_student"}
+    assert len(pseudos) == 1 and pseudos[0].soft is True, "soft=True did not give soft pseudo labels"
+    assert pseudos[0].targets.dtype == torch.float32 and torch.allclose(pseudos[0].targets, proba, atol=1e-5)
+    assert len(targets) == 1 and targets[0].shape == (921, 8) and torch.allclose(targets[0], proba, atol=1e-5)
+    for split in ("val", "test"):
+        want = float(accuracy(predict(teacher, task.inputs(split, ("image",))), task.labels(split)))
+        assert soft.scores["um_teacher"][split] == pytest.approx(want)
+
     profile = dataclasses.replace(QUICK, dropout=0.5)
-    assert em.run_seed(task, profile, 1, methods=("mm_student",), teacher=teacher).r0 == 0.5
+    hard = em.run_seed(task, profile, 1, methods=("mm_student",), teacher=teacher)
+    assert hard.r0 == 0.5 and pseudos[1].soft is False
+    assert targets[1].dtype == torch.long and torch.equal(targets[1], proba.argmax(-1))
 
 
 def test_real_loader_on_tiny_ravdess_files(tmp_path):

@@ -33,8 +33,20 @@ def test_dropout_t_acts_in_training_only():
     mm = MultimodalNet({"image": 6, "audio": 1}, width=4, hidden=16)
     x = tiny_batch()
     mm.train()
-    assert not torch.allclose(mm(x, T3(0.5)), mm(x, T3(0.5)))
-    assert torch.allclose(predict(mm, x), predict(mm, x))
+    assert not torch.allclose(mm(x, T3(0.5)), mm(x, T3(0.5)))  # torch's global stream: new masks each call
+
+    def seeded():
+        return T3(0.5).with_generator(torch.Generator().manual_seed(0))
+
+    with torch.no_grad():
+        plain, a, b = mm(x), mm(x, seeded()), mm(x, seeded())
+    assert torch.equal(a, b)  # the same generator seed, the same masks
+    assert not torch.allclose(a, plain)  # T drops units: outputs change
+    predicted = predict(mm, x)  # called in training mode: predict switches to eval itself
+    assert not mm.training
+    with torch.no_grad():
+        assert torch.equal(predicted, mm(x))  # eval mode (BatchNorm's running statistics), no T
+        assert not torch.allclose(predicted, plain)  # plain: training mode, batch statistics
     with pytest.raises(KeyError, match="missing"):
         mm({"image": x["image"]})
 
