@@ -1,10 +1,14 @@
 """On-disk cache for teacher outputs, keyed by the teacher's parameters and the inputs.
 
 The folder is ``$MKE_CACHE`` (default ``~/.cache/mke``), never inside the repository. Files are
-written to a temporary name and renamed, so a crash never leaves half a file.
+written to a temporary name and renamed, so a crash never leaves half a file. Every key also
+holds :func:`code_version`, a hash of the library's source, so that after a code change no
+stale teacher, pseudo label or stand-in data set is served (coarse: any change to ``mke`` or
+``theory`` invalidates every entry, which costs one recomputation).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
@@ -17,6 +21,19 @@ def cache_dir() -> Path:
     root = Path(os.environ.get("MKE_CACHE") or Path.home() / ".cache" / "mke")
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """A hash of every ``.py`` and ``.json`` file of the ``mke`` and ``theory`` packages."""
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parents[1]
+    for package in ("mke", "theory"):
+        for path in sorted((root / package).rglob("*")):
+            if path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
+                h.update(str(path.relative_to(root)).encode())
+                h.update(path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def fingerprint(*parts) -> str:
@@ -62,7 +79,7 @@ def cached(key: str, compute, kind: str = "pseudo_labels", enabled: bool = True)
     """Load ``<cache>/<kind>/<key>.pt`` if present, else ``compute()`` and store it."""
     if not enabled:
         return compute()
-    path = cache_dir() / kind / f"{key}.pt"
+    path = cache_dir() / kind / f"{fingerprint(key, code_version())}.pt"
     if path.exists():
         try:
             return torch.load(path, weights_only=True)
@@ -80,7 +97,7 @@ def checkpoint_or_train(model: torch.nn.Module, key_parts, train, enabled: bool 
     The key should name everything that determines the trained weights (data, config, seed,
     architecture); checkpoints are plain state_dicts, never pickled modules.
     """
-    path = cache_dir() / "checkpoints" / f"{fingerprint(*key_parts)}.pt"
+    path = cache_dir() / "checkpoints" / f"{fingerprint(*key_parts, code_version())}.pt"
     if enabled and path.exists():
         try:
             model.load_state_dict(torch.load(path, weights_only=True, map_location="cpu"))

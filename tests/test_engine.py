@@ -294,3 +294,25 @@ def test_eq3_consistency_compares_predictions_in_the_same_frame():
     unmatched = mke_objective(model, xa, ya, T, form="eq3", gamma=1.0, kind=DENSE, x_clean=x_clean,
                               to_frame=lambda t: t)  # comparing across frames
     assert unmatched.item() > matched.item() + 0.01
+
+
+def test_cache_entries_are_keyed_by_the_code_that_made_them(monkeypatch):
+    """After a change to the library's source, a stale entry is not reused (issue 10)."""
+    from mke import cache
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return torch.tensor([len(calls)])
+
+    assert cache.cached("code-key-test", compute).item() == 1
+    assert cache.cached("code-key-test", compute).item() == 1 and len(calls) == 1  # reused
+    monkeypatch.setattr(cache, "code_version", lambda: "another version of the code")
+    assert cache.cached("code-key-test", compute).item() == 2 and len(calls) == 2  # recomputed
+    model = MLP(2, 4)
+    trained = []
+    cache.checkpoint_or_train(model, ("k",), lambda m: trained.append(1))
+    monkeypatch.setattr(cache, "code_version", lambda: "yet another")
+    assert cache.checkpoint_or_train(model, ("k",), lambda m: trained.append(1)) is False and len(trained) == 2
+    assert len(cache.code_version()) > 0
