@@ -20,7 +20,8 @@ from mke.cache import cached, checkpoint_or_train, fingerprint
 from mke.compact import TopK, TopKWriter
 from mke.kinds import SINGLE_LABEL, TaskKind
 from mke.methods import METHODS, Method
-from mke.train import TrainConfig, fit, predict, to_device
+from mke.train import TrainConfig, fit, predict, predict_batches
+from mke.train import evaluate as stream_evaluate
 from mke.transforms import Transform
 
 ModelFactory = Callable[[Method, int], torch.nn.Module]  # (method, seed) -> model
@@ -139,11 +140,9 @@ def pseudo_label_split(teacher: torch.nn.Module, task, split: str = "D_u", soft:
         return pseudo_label(teacher, task.inputs(split, modalities), soft, kind=task.kind)
     if top_k is not None and task.kind.name != "dense":
         raise ValueError(f"top_k applies to dense tasks; task {task.name!r} is {task.kind.name}")
-    device = next(teacher.parameters()).device
-    teacher.eval()
     parts, writer = [], None
-    for xb, _ in task.batches(split, modalities, batch_size):
-        proba = _proba(teacher, teacher(to_device(xb, device)).float(), task.kind).cpu()
+    for out, _ in predict_batches(teacher, task.batches(split, modalities, batch_size)):
+        proba = _proba(teacher, out, task.kind)
         if top_k is None:
             parts.append(task.kind.store(proba))
             continue
@@ -270,11 +269,5 @@ def evaluate(model: torch.nn.Module, task, method: Method, split: str, metric) -
     (``update``/``compute``, :mod:`mke.metrics`) or a function ``fn(outputs, y)``."""
     modalities = method.modalities(task)
     if hasattr(metric, "update"):
-        metric.reset()
-        device = next(model.parameters()).device
-        model.eval()
-        with torch.no_grad():
-            for xb, yb in task.batches(split, modalities):
-                metric.update(model(to_device(xb, device)).float().cpu(), yb)
-        return float(metric.compute())
+        return float(stream_evaluate(model, task.batches(split, modalities), metric))
     return float(metric(predict(model, task.inputs(split, modalities)), task.labels(split)))

@@ -35,6 +35,8 @@ from typing import Union
 
 import torch
 
+from mke.kinds import IGNORE_INDEX
+
 MAP_KINDS = ("image", "label", "soft", "weight", "vector")  # not mke.kinds.KINDS (task kinds)
 Kinds = dict[str, str]
 Size = tuple[int, int]
@@ -329,7 +331,7 @@ class JointFlip(Augmentation):
 class _Window(Augmentation):
     """Rescale-then-window augmentations (:class:`JointScale`, :class:`JointCrop`)."""
 
-    ignore_index: int = 255
+    ignore_index: int = IGNORE_INDEX
 
     def identity_params(self, n: int, size: Size) -> WindowParams:
         return WindowParams(torch.ones(n, dtype=torch.float64), torch.tensor(size).repeat(n, 1),
@@ -357,7 +359,7 @@ class JointScale(_Window):
     kept and batches stay stackable. Padding: images and soft maps 0, labels ``ignore_index``, weights 0.
     """
 
-    def __init__(self, low: float = 0.5, high: float = 1.75, *, ignore_index: int = 255,
+    def __init__(self, low: float = 0.5, high: float = 1.75, *, ignore_index: int = IGNORE_INDEX,
                  kinds: Kinds | None = None):
         super().__init__(kinds)
         if not 0 < low <= high:

@@ -260,14 +260,15 @@ def predict(model: torch.nn.Module, x, batch_size: int | None = PREDICT_BATCH) -
     return torch.cat(outs, dim=1 if ensemble else 0)
 
 
-@torch.no_grad()
 def predict_batches(model: torch.nn.Module, batches):
     """Yield ``(output, target)`` for each ``(x, target, ...)`` batch of a loader (eval mode, on CPU)."""
     device = next(model.parameters()).device
     model.eval()
     for batch in batches:
         xb, yb = batch[0], batch[1]
-        yield model(to_device(xb, device)).float().cpu(), yb
+        with torch.no_grad():  # inside the loop: a generator's decorator would not cover the yields
+            out = model(to_device(xb, device)).float().cpu()
+        yield out, yb
 
 
 def evaluate(model: torch.nn.Module, batches, metric):

@@ -10,7 +10,7 @@ from mke.algorithm import PseudoLabels, pseudo_label, pseudo_label_split, train_
 from mke.augment import JointFlip
 from mke.book import chapters, sync_parameters
 from mke.data.task import Task, check_split_sizes
-from mke.kinds import DENSE, MULTI_LABEL, SINGLE_LABEL, get_kind
+from mke.kinds import DENSE, MULTI_LABEL, SINGLE_LABEL, TaskKind
 from mke.methods import METHODS
 from mke.metrics import MeanIoU
 from mke.models import MLP, DenseNet, MKEModel, MultimodalNet
@@ -65,7 +65,7 @@ def test_kinds_make_pseudo_labels_on_their_class_axis():
     assert MULTI_LABEL.confidence(torch.tensor([[0.0, 1.0]])).item() == pytest.approx(1.0)
     assert MULTI_LABEL.confidence(torch.tensor([[0.5, 0.5]])).item() == pytest.approx(0.0)
     with pytest.raises(ValueError, match="task kind must be one of"):
-        get_kind("regression")
+        TaskKind("regression", -1)
 
 
 def test_dense_soft_pseudo_labels_are_stored_in_float16_and_sized():
@@ -229,7 +229,6 @@ def test_a_nan_loss_stops_a_streamed_fit(dense_task):
         def forward(self, x, T=None):
             return super().forward(x, T) * float("nan")
 
-    data = torch.utils.data.TensorDataset  # noqa: F841 (documentation: items are (x, y, w))
     model = Broken({"rgb": 3}, 4, width=4)
     items = [({"rgb": dense_task.splits["D_l"][i]["rgb"]}, dense_task.splits["D_l"][i]["y"], None) for i in range(8)]
 
