@@ -32,13 +32,16 @@ def pytest_configure(config):
     config.option.nbval_current_env = True
     if not config.option.nbval_sanitize_with:
         config.option.nbval_sanitize_with = str(ROOT / "tests" / "nbval_sanitize.cfg")
+    # the segmentation chapter trains every table in one cell (about 20 minutes on 2 cores):
+    # nbval's default 2000 s per cell leaves too little room on a slower machine
+    config.option.nbval_cell_timeout = max(float(config.option.nbval_cell_timeout), 4000.0)
     fresh = tempfile.mkdtemp(prefix="mke-fresh-results-")
     os.environ["MKE_RESULTS_DIR"] = fresh  # the kernels inherit it
     config._mke_fresh_results = fresh
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Notebooks in book order (twomoon, emotion, theory, intro), the regression comparison last."""
+    """Notebooks in book order (as _toc.yml lists them, the intro last), the regression comparison last."""
     from mke.book import chapters
 
     order = {name: i for i, name in enumerate(chapters(ROOT))}

@@ -33,7 +33,9 @@
 # authors' network and measures what students correct and break. *Emotion recognition*
 # reproduces Table 2 and Figure 6 (a face teacher, a face-and-voice student) on a stand-in
 # corpus with RAVDESS's structure, or, given its path, on RAVDESS itself (not run here), with hard and soft pseudo labels and a
-# control whose voice carries no information. *Real multi-view data* runs MKE on real
+# control whose voice carries no information. *RGB-D segmentation* reproduces Tables 3, 6, 7
+# and 8 (an RGB teacher, an RGB-and-depth student) on rendered indoor rooms with NYU Depth
+# V2's structure, or, given its path, on NYU itself (not run here). *Real multi-view data* runs MKE on real
 # handwritten digits (six views, every ordered pair), asks whether the theory predicts which
 # second view helps, and runs TwoMoon over a grid of data settings. *Theory* checks Eq. 18-20 with
 # SymPy, Lemma 1 exhaustively on small spaces, Assumptions 1-2 on TwoMoon samples, and Theorem
@@ -59,7 +61,7 @@ results_dir = "results"  # relative to executed/
 # ## Headline results
 #
 # Read from the chapters' results files (mean ± standard deviation over seeds; TwoMoon's
-# teacher is the paper's single teacher, the emotion chapter trains one teacher per seed):
+# teacher is the paper's single teacher, the other chapters train one teacher per seed):
 
 # %%
 import pandas as pd

@@ -51,7 +51,8 @@ def headline_markdown(results_dir) -> str:
     df = headline_frame(results_dir)
     cols = ["chapter", "table", "setting", "method", "ours", "paper"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for _, r in df.iterrows()]
+    # a cell's own "|" (as in |D_u|) would end the cell: escape it, as Markdown tables require
+    lines += ["| " + " | ".join(str(r[c]).replace("|", "\\|") for c in cols) + " |" for _, r in df.iterrows()]
     return "\n".join(lines)
 
 

@@ -59,6 +59,7 @@ def _png_size(path: Path) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("page, min_figures", [("executed/twomoon.html", 3), ("executed/emotion.html", 4),
+                                                 ("executed/segmentation.html", 4),
                                                  ("executed/intro.html", 0)])
 def test_page_renders_math_and_figures_in_chromium(built_book, page, min_figures, tmp_path):
     if chromium() is None:
@@ -126,3 +127,19 @@ def test_nothing_points_outside_the_repository():
         offenders += [f"{name}: {n}" for n in needles if n in text]
     assert not offenders, offenders
     assert (ROOT / "docs" / "design.md").exists() and "docs/design" in (ROOT / "_toc.yml").read_text()
+
+
+def test_readme_table_escapes_pipes_inside_cells(monkeypatch):
+    """A setting such as '|D_u|=1488' must not split its Markdown cell."""
+    import re
+
+    import pandas as pd
+
+    from mke import summary
+
+    frame = pd.DataFrame([{"chapter": "segmentation", "table": "Table 3", "setting": "|D_u|=1488",
+                           "method": "mm_student", "ours": "1.00 ± 0.10", "paper": "48.88"}])
+    monkeypatch.setattr(summary, "headline_frame", lambda results_dir: frame)
+    line = summary.headline_markdown("unused").splitlines()[-1]
+    assert "\\|D_u\\|=1488" in line
+    assert len(re.findall(r"(?<!\\)\|", line)) == 7  # six cells, seven unescaped separators
