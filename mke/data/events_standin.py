@@ -267,7 +267,9 @@ class StandinEventsConfig:
     @property
     def n_cols(self) -> int:
         """Columns of a whole clip's spectrogram (scipy: no padding at the ends)."""
-        return 1 + (self.n_samples - self.nperseg) // self.hop
+        from mke.data.events import n_columns
+
+        return n_columns(self.n_samples, self.nperseg, self.noverlap)
 
     @property
     def crop_cols(self) -> int:
