@@ -242,13 +242,18 @@ class EventNet(_KindMixin, nn.Module):
     before the linear layer. There is no hidden layer after the backbones, so no
     ``T.perturb_hidden`` (the chapter's T is input noise and dropout).
 
+    ``crop_cols``: audio wider than this is cut to its central ``crop_cols`` columns before the
+    backbone (VGGSound's test-time crop); the training-time random crop is the chapter's T.
+
     ``kind`` is :data:`mke.kinds.SINGLE_LABEL` (the chapter scores per-class AP and mAP from the
     softmax) or :data:`mke.kinds.MULTI_LABEL` (AudioSet is multi-label in general).
     """
 
     def __init__(self, modalities: tuple[str, ...] = ("audio",), n_classes: int = 46, profile: str = "book",
-                 kind: TaskKind = SINGLE_LABEL):
+                 kind: TaskKind = SINGLE_LABEL, crop_cols: int | None = None):
         super().__init__()
+        if crop_cols is not None and (isinstance(crop_cols, bool) or not isinstance(crop_cols, int) or crop_cols < 1):
+            raise ValueError(f"EventNet: crop_cols must be None or a positive int, got {crop_cols!r}")
         if profile not in EVENT_PROFILES:
             raise ValueError(f"EventNet: profile must be one of {tuple(EVENT_PROFILES)}, got {profile!r}")
         modalities = (modalities,) if isinstance(modalities, str) else tuple(modalities)
@@ -261,11 +266,20 @@ class EventNet(_KindMixin, nn.Module):
             raise ValueError(f"EventNet: kind must be SINGLE_LABEL or MULTI_LABEL (outputs [N, K]), got {kind!r}")
         spec = EVENT_PROFILES[profile]
         self.profile, self.modalities, self.n_classes, self.kind = profile, modalities, n_classes, kind
+        self.crop_cols = crop_cols
         self.softmax_head = False
         make = {"audio": lambda: AudioResNet(**spec.audio), "video": lambda: VideoResNet3D(**spec.video)}
         self.backbones = nn.ModuleDict({m: make[m]() for m in modalities})
         self.out_dim = sum(b.out_dim for b in self.backbones.values())
         self.classifier = nn.Linear(self.out_dim, n_classes)
+
+    def centre_crop(self, spec: torch.Tensor) -> torch.Tensor:
+        """The test-time crop: the central ``crop_cols`` columns of a wider spectrogram (VGGSound
+        tests on the centre crop; a training crop drawn by T already has this width, and passes)."""
+        if self.crop_cols is None or spec.shape[-1] <= self.crop_cols:
+            return spec
+        start = (spec.shape[-1] - self.crop_cols) // 2
+        return spec[..., start:start + self.crop_cols]
 
     def forward(self, x: Mapping, T=None) -> torch.Tensor:
         if not isinstance(x, Mapping):
@@ -276,7 +290,7 @@ class EventNet(_KindMixin, nn.Module):
         feats = []
         for m in self.modalities:
             backbone = self.backbones[m]
-            xm = backbone.prepare(x[m])
+            xm = backbone.prepare(self.centre_crop(x[m]) if m == "audio" else x[m])
             if T is not None:
                 xm = T.perturb_input(xm)
             feats.append(backbone.features(xm))
@@ -286,8 +300,9 @@ class EventNet(_KindMixin, nn.Module):
         return self.classifier(z)
 
 
-def build(profile: str, modalities: tuple[str, ...], n_classes: int, kind: TaskKind = SINGLE_LABEL) -> EventNet:
-    """The chapter's model factory: ``EventNet(modalities, n_classes, profile, kind)``.
+def build(profile: str, modalities: tuple[str, ...], n_classes: int, kind: TaskKind = SINGLE_LABEL,
+          crop_cols: int | None = None) -> EventNet:
+    """The chapter's model factory: ``EventNet(modalities, n_classes, profile, kind, crop_cols)``.
 
     Call it inside ``mke.seeds.init_scope(seed, role)`` so the initialisation is the role's."""
-    return EventNet(modalities, n_classes, profile, kind)
+    return EventNet(modalities, n_classes, profile, kind, crop_cols)

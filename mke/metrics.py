@@ -27,10 +27,10 @@ def summarize(values) -> dict:
             "values": [float(x) for x in v]}
 
 
-def mean_std(values, signed: bool = False) -> str:
-    """``"mean ± std"`` over seeds (sample std), two decimals; ``signed`` prints the mean's sign."""
+def mean_std(values, signed: bool = False, digits: int = 2) -> str:
+    """``"mean ± std"`` over seeds (sample std), ``digits`` decimals; ``signed`` prints the mean's sign."""
     st = summarize(values)
-    return f"{st['mean']:{'+' if signed else ''}.2f} ± {st['std']:.2f}"
+    return f"{st['mean']:{'+' if signed else ''}.{digits}f} ± {st['std']:.{digits}f}"
 
 
 # --------------------------------------------------------------------------------------------

@@ -33,13 +33,14 @@ def headline_frame(results_dir) -> pd.DataFrame:
         for row in doc["rows"]:
             if not row.get("headline"):
                 continue
-            ours = f"{row['mean']:.2f}" + (f" ± {row['std']:.2f}" if row["n_seeds"] > 1 else "")
+            d = int(row.get("digits", 2))  # a chapter whose metric lives in [0, 1] (mAP) asks for 3
+            ours = f"{row['mean']:.{d}f}" + (f" ± {row['std']:.{d}f}" if row["n_seeds"] > 1 else "")
             if "measured_error" in row:
                 ours = f"bound {row['mean']:.3f}, measured error {row['measured_error']:.3f}: {row.get('status', '')}"
             lines.append({"chapter": chapter, "table": titles.get(row["table"], row["table"]),
                           "setting": row["setting"], "method": row["method"], "metric": row["metric"],
                           "ours": ours, "seeds": row["n_seeds"],
-                          "paper": "" if row.get("paper") is None else f"{row['paper']:.2f}"})
+                          "paper": "" if row.get("paper") is None else f"{row['paper']:.{d}f}"})
     return pd.DataFrame(lines)
 
 

@@ -40,6 +40,7 @@ class TrainConfig:
     amp: bool = True  # bfloat16 autocast on CUDA; ignored on CPU
     check_every: int = 50  # how often (in steps) a non-finite loss is looked for
     workers: int = 0  # DataLoader worker processes for streamed (Dataset) splits
+    min_batch: int = 1  # a last mini-batch smaller than this joins the one before (BatchNorm needs 2)
 
     def __post_init__(self):
         if not isinstance(self.epochs, int) or self.epochs < 1:
@@ -54,6 +55,8 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.workers must be an int >= 0, got {self.workers!r}")
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"TrainConfig.batch_size must be None or >= 1, got {self.batch_size!r}")
+        if not isinstance(self.min_batch, int) or self.min_batch < 1:
+            raise ValueError(f"TrainConfig.min_batch must be an int >= 1, got {self.min_batch!r}")
 
     def but(self, **changes) -> "TrainConfig":
         return replace(self, **changes)
@@ -135,7 +138,8 @@ def fit(model: torch.nn.Module, x, targets: torch.Tensor | None, cfg: TrainConfi
     if n_rows(x, x_dim) != n:
         raise ValueError(f"{desc}: {n} targets for {n_rows(x, x_dim)} inputs")
     batch = cfg.batch_size or n
-    n_steps = cfg.epochs * math.ceil(n / batch)
+    spans = batch_spans(n, batch, cfg.min_batch)
+    n_steps = cfg.epochs * len(spans)
     opt, scheduler = _optimizer(model, cfg, n_steps)
     model.train()
     # small ensembles of MLPs: the same gradients, computed without autograd (mke.fused)
@@ -145,11 +149,11 @@ def fit(model: torch.nn.Module, x, targets: torch.Tensor | None, cfg: TrainConfi
     step = 0
     for epoch in tqdm(range(cfg.epochs), desc=desc, disable=not progress, leave=False):
         order = torch.randperm(n, generator=generator).to(device) if batch < n else None
-        for start in range(0, n, batch):
+        for start, stop in spans:
             if order is None:
                 xb, yb, wb = x, targets, weight
             else:
-                idx = order[start:start + batch]
+                idx = order[start:stop]
                 xb = take(x, idx, x_dim)
                 yb = take(targets, idx, 1 if ensemble else 0)
                 wb = None if weight is None else take(weight, idx, 1 if ensemble else 0)
@@ -169,6 +173,17 @@ def fit(model: torch.nn.Module, x, targets: torch.Tensor | None, cfg: TrainConfi
     _check_finite(loss.item(), desc, cfg.epochs - 1)
     model.eval()
     return history
+
+
+def batch_spans(n: int, batch: int, min_batch: int = 1) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each mini-batch of an epoch over ``n`` samples: ``batch`` at a time,
+    a last one smaller than ``min_batch`` merged into the one before (with ``min_batch=1``
+    exactly ``range(0, n, batch)``)."""
+    spans = [(start, min(start + batch, n)) for start in range(0, n, batch)]
+    if len(spans) > 1 and spans[-1][1] - spans[-1][0] < min_batch:
+        last = spans.pop()
+        spans[-1] = (spans[-1][0], last[1])
+    return spans
 
 
 def _optimizer(model, cfg: TrainConfig, n_steps: int):
@@ -196,11 +211,17 @@ def _collate(items):
     return x, torch.stack(ys), w
 
 
-def loader(dataset, batch_size: int, order=None, workers: int = 0) -> torch.utils.data.DataLoader:
+def loader(dataset, batch_size: int, order=None, workers: int = 0, min_batch: int = 1) -> torch.utils.data.DataLoader:
     """A DataLoader over ``(x, target, weight)`` items in the given ``order`` (workers where they
     pay: decoding media). The order is drawn by the caller from its data stream (mke.seeds), so
     a streamed split is visited exactly as the same split in memory would be; the loader's own
-    worker seed comes from a fixed generator, never from torch's global stream."""
+    worker seed comes from a fixed generator, never from torch's global stream. A last batch
+    smaller than ``min_batch`` joins the one before (:func:`batch_spans`), as in memory."""
+    if min_batch > 1:
+        order = list(range(len(dataset))) if order is None else list(order)
+        batches = [order[a:b] for a, b in batch_spans(len(order), batch_size, min_batch)]
+        return torch.utils.data.DataLoader(dataset, batch_sampler=batches, num_workers=workers, collate_fn=_collate,
+                                           generator=torch.Generator().manual_seed(0))
     return torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=order, num_workers=workers,
                                        collate_fn=_collate, generator=torch.Generator().manual_seed(0))
 
@@ -212,13 +233,14 @@ def _fit_stream(model, dataset, cfg: TrainConfig, *, T, generator, desc, progres
     if n == 0:
         raise ValueError(f"{desc}: the training set is empty")
     batch = cfg.batch_size or n
-    opt, scheduler = _optimizer(model, cfg, cfg.epochs * math.ceil(n / batch))
+    spans = batch_spans(n, batch, cfg.min_batch)
+    opt, scheduler = _optimizer(model, cfg, cfg.epochs * len(spans))
     model.train()
     history: list[float] = []
     step = 0
     for epoch in tqdm(range(cfg.epochs), desc=desc, disable=not progress, leave=False):
         order = torch.randperm(n, generator=generator).tolist() if batch < n else list(range(n))
-        for xb, yb, wb in loader(dataset, batch, order, cfg.workers):
+        for xb, yb, wb in loader(dataset, batch, order, cfg.workers, cfg.min_batch):
             xb, yb = to_device(xb, device), yb.to(device)
             wb = None if wb is None else wb.to(device)
             loss = _autograd_step(model, opt, xb, yb, wb, T, cfg, kind, False, device)

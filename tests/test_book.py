@@ -59,7 +59,7 @@ def _png_size(path: Path) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("page, min_figures", [("executed/twomoon.html", 3), ("executed/emotion.html", 4),
-                                                 ("executed/segmentation.html", 4),
+                                                 ("executed/segmentation.html", 4), ("executed/events.html", 3),
                                                  ("executed/intro.html", 0)])
 def test_page_renders_math_and_figures_in_chromium(built_book, page, min_figures, tmp_path):
     if chromium() is None:
@@ -143,3 +143,17 @@ def test_readme_table_escapes_pipes_inside_cells(monkeypatch):
     line = summary.headline_markdown("unused").splitlines()[-1]
     assert "\\|D_u\\|=1488" in line
     assert len(re.findall(r"(?<!\\)\|", line)) == 7  # six cells, seven unescaped separators
+
+
+def test_headline_rows_keep_the_digits_their_chapter_asks_for(tmp_path):
+    """mAP lives in [0, 1]: its rows ask for three decimals (0.345, not 0.34 or 0.35)."""
+    from mke import summary
+    from mke.results import result_row, write_results
+
+    rows = [result_row("table4", "test", "um_teacher", "test_map", [0.4431, 0.4422, 0.4419], paper=0.345,
+                       headline=True, digits=3),
+            result_row("table3", "x", "mm_student", "test_miou", [23.411, 23.0, 24.0], paper=48.88, headline=True)]
+    write_results("ch", {"n_seeds": 3}, rows, tmp_path, "cpu")
+    frame = summary.headline_frame(tmp_path)
+    assert frame["ours"].tolist() == ["0.442 ± 0.001", "23.47 ± 0.50"]
+    assert frame["paper"].tolist() == ["0.345", "48.88"]

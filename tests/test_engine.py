@@ -1,4 +1,5 @@
 """The engine's task kinds, seeds, parameter declarations and streaming paths."""
+import copy
 import math
 
 import numpy as np
@@ -222,6 +223,51 @@ def test_streamed_and_in_memory_splits_train_the_same_model(dense_task):
     b = train_teacher(mem, make, cfg, seed=1)
     x = {"rgb": mem.splits["test"]["rgb"][:4]}
     assert torch.allclose(predict(a, x), predict(b, x), atol=1e-5)
+
+
+def test_batch_spans_merge_a_last_batch_too_small_for_batchnorm():
+    from mke.train import batch_spans
+
+    assert batch_spans(17, 8) == [(0, 8), (8, 16), (16, 17)]  # min_batch=1: range(0, n, batch)
+    assert batch_spans(17, 8, 2) == [(0, 8), (8, 17)]
+    assert batch_spans(18, 8, 2) == [(0, 8), (8, 16), (16, 18)]
+    assert batch_spans(1, 8, 2) == [(0, 1)]  # nothing to merge with
+    with pytest.raises(ValueError, match="min_batch"):
+        TrainConfig(epochs=1, min_batch=0)
+
+
+def test_min_batch_trains_batchnorm_on_n_equal_one_mod_batch(dense_task):
+    """24 + 1 frames in batches of 8 leave a last batch of one: BatchNorm refuses it unless
+    min_batch=2 merges it, streamed and in memory alike."""
+    class BN(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.bn = torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.BatchNorm1d(4)
+
+        def forward(self, x, T=None):  # BatchNorm on pooled features, as before a classifier
+            return self.bn(self.conv(x["rgb"] if isinstance(x, dict) else x).mean((-2, -1)))
+
+    frames = [dense_task.splits["D_l"][i] for i in range(24)] + [dense_task.splits["D_u"][0]]
+    x = {"rgb": torch.stack([f["rgb"] for f in frames])}
+    y = torch.arange(25) % 4
+    strict = TrainConfig(epochs=1, lr=0.01, optimizer="adam", batch_size=8)
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        fit(BN(), x, y, strict, generator=torch.Generator().manual_seed(0))
+    merged = strict.but(min_batch=2)
+    torch.manual_seed(0)
+    a = BN()
+    b = copy.deepcopy(a)
+    fit(a, x, y, merged, generator=torch.Generator().manual_seed(0))
+
+    class Items(torch.utils.data.Dataset):
+        def __len__(self):
+            return 25
+
+        def __getitem__(self, i):
+            return {"rgb": x["rgb"][i]}, y[i], None
+
+    fit(b, Items(), None, merged, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(predict(a, x), predict(b, x))
 
 
 def test_a_nan_loss_stops_a_streamed_fit(dense_task):

@@ -46,14 +46,18 @@ What the stand-in builds in by construction:
   ``dl_interference``, another class's sound; a fraction ``offscreen_rate`` is off-screen:
   ``offscreen_db`` weaker and absent from the frames; exactly ``round(label_noise * n_dl)``
   labels are replaced by another class of the same group (``y_true`` keeps the truth). D_u and
-  test (VGGSound-like, drawn alike): the event fills the clip, ``du_snr_db`` above a faint noise
-  floor, and is visible in every frame.
+  test (VGGSound-like, drawn alike): the event fills the clip, ``du_snr_db`` (5 dB) above
+  background noise of random colour (VGGSound's clips are recorded in the wild), and is
+  visible in every frame. The 5 dB was set by the events chapter's calibration (stand-in seed
+  1, training seeds 1000-1001, never reported): with the random crop alone as T, an MM
+  student gained at most 0.01 mAP over the NOISY student at 20 dB and 0.02-0.05 at 5 dB; with
+  the chapter's final T (crop and feature dropout), 0.07-0.08 at 5 dB.
 * **Independent nuisances.** Given the class, audio and video are drawn from separate random
   streams. ``video_informative=False`` pairs each D_u / test sound with another clip's frames
   (a random cyclic permutation): audio and labels are unchanged, the frames carry no class.
 
-Measured here (a sanity check, not a calibration against the chapter's CNNs, which is the
-chapter's job): on the book profile, a logistic regression on each clip's per-bin mean and
+Measured here with ``du_snr_db=20`` (before the calibration set 5 dB; a sanity check, not a
+calibration against the chapter's CNNs, which is the chapter's job): on the book profile, a logistic regression on each clip's per-bin mean and
 spread over time of the log spectrogram, trained on D_u with true labels, scores 0.55 on test
 over the 46 classes, 0.96 on the group, 0.51 within a confusable group (chance about 0.27) and
 0.86 on unique classes, and 0.14 on D_l (the domain gap); trained on D_l's labels it scores
@@ -200,7 +204,7 @@ class StandinEventsConfig:
     offscreen_rate: float = 0.3  # fraction of D_l events off-screen: weaker and not in the frames
     offscreen_db: float = 12.0  # how much weaker
     label_noise: float = 0.1  # fraction of D_l labels replaced by another class of the same group
-    du_snr_db: float = 20.0  # event to noise floor in D_u and test
+    du_snr_db: float = 5.0  # event to background noise in D_u and test (calibrated: see the events chapter)
     video_noise: float = 0.3  # clutter, occluders, pixel noise, jitter of colour and size
 
     def __post_init__(self):
