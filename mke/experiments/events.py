@@ -29,6 +29,7 @@ import torch
 from mke import seeds
 from mke.algorithm import pseudo_label, train_student, train_teacher
 from mke.cache import cached, fingerprint
+from mke.data.events import PAPER_TABLE5
 from mke.data.task import Task
 from mke.kinds import SINGLE_LABEL
 from mke.methods import METHODS, Method
@@ -482,8 +483,6 @@ def table5_rows(runs: list[SeedRun], names, k: int = 5) -> tuple[list[dict], lis
     """Table 5: the ``k`` classes whose AP the MM student improves most over the teacher (mean
     over seeds), with the teacher's, NOISY student's and MM student's AP; and the same for the
     paper's five classes (where they are among ``names``). Returns rows and the chosen classes."""
-    from mke.data.events import PAPER_TABLE5
-
     t, n, s = (per_class(runs, m) for m in ("um_teacher", "noisy_student", "mm_student"))
     gain = np.nanmean(s - t, 0)
     order = [int(i) for i in np.argsort(-np.nan_to_num(gain, nan=-np.inf))[:k]]
