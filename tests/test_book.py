@@ -145,10 +145,13 @@ def test_readme_table_escapes_pipes_inside_cells(monkeypatch):
     assert len(re.findall(r"(?<!\\)\|", line)) == 7  # six cells, seven unescaped separators
 
 
-def test_headline_rows_keep_the_digits_their_chapter_asks_for(tmp_path):
+def test_headline_rows_keep_the_digits_their_chapter_asks_for(tmp_path, monkeypatch):
     """mAP lives in [0, 1]: its rows ask for three decimals (0.345, not 0.34 or 0.35)."""
     from mke import summary
-    from mke.results import result_row, write_results
+    from mke.results import RESULTS_DIR_ENV, result_row, write_results
+
+    # under `pytest --nbval` the fresh-results folder is in the environment: write here, not there
+    monkeypatch.delenv(RESULTS_DIR_ENV, raising=False)
 
     rows = [result_row("table4", "test", "um_teacher", "test_map", [0.4431, 0.4422, 0.4419], paper=0.345,
                        headline=True, digits=3),
