@@ -255,7 +255,7 @@ def load_real(profile: Profile, audioset_csv, audioset_audio, vggsound_csv, vggs
             cols = torch.from_numpy(clips.cols)
             audio = centre_columns(standardise(torch.from_numpy(clips.spec), cols), cols, width)
             out[name] = {"audio": audio,
-                         "video": frames.contiguous() if clips.frames is not None else frames,
+                         "video": frames,  # from_numpy is contiguous; the placeholder stays a view
                          "y": torch.from_numpy(clips.y), "y_true": torch.from_numpy(clips.y)}
             out[f"{name}_skipped"] = clips.report.summary()
         return out
