@@ -30,6 +30,7 @@ results_dir = "results"  # relative to executed/; every chapter's results file
 # %%
 import pandas as pd
 
+from mke import report
 from mke.book import chapters, project_root
 from mke.experiments import claims as cl
 from mke.results import read_all_results
@@ -37,8 +38,8 @@ from mke.results import read_all_results
 cl.PARAMETERS.validate(globals())
 docs = read_all_results(results_dir)
 table = cl.claims_table(docs, chapters(project_root()))
-cl.verdict_counts(table).style.set_caption(
-    f"Table 1: the {len(table)} claims of {table['chapter'].nunique()} chapters, counted by verdict.")
+report.table(cl.verdict_counts(table), f"The {len(table)} claims of {table['chapter'].nunique()} chapters, counted "
+             "by verdict.", index=True)
 
 # %%
 def colour(v):
@@ -46,12 +47,13 @@ def colour(v):
             "exact: fails": "color: #cf222e"}.get(v, "color: #6e7781")
 
 
-(table.style.hide(axis="index").map(colour, subset=["verdict"])
- .set_caption("Table 2: every claim, its effect (A - B, in the claim's unit: accuracy points, mIoU points, "
-              "error or a rank correlation), the 95 % interval, the number of paired seeds (or pairs) and "
-              "the verdict.")
+(report.table(cl.claims_table(docs, chapters(project_root()), links=True),
+              "Every claim, its effect (A - B, in the claim's unit: accuracy points, mIoU points, error or a rank "
+              "correlation), the 95 % interval, the number of paired seeds (or pairs) and the verdict; the chapter "
+              "links to the section that tests it.")
+ .map(colour, subset=["verdict"])
  .set_table_styles([{"selector": "td", "props": "font-size: 0.85em; vertical-align: top;"}]))
 
 # %% [markdown]
-# The counts in Table 1 and the rows of Table 2 are read from the chapters' results files as
+# The counts and the rows above are read from the chapters' results files as
 # they are committed; re-executing a chapter updates its rows here.

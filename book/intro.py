@@ -29,6 +29,17 @@
 # $$\theta_s^* = \arg\min_{\theta_s} \frac{1}{M}\sum_{i=1}^M l_{cls}\big(\tilde y_i,
 #   \mathcal{T}(f_s(x_i^\alpha, x_i^\beta;\theta_s))\big).$$
 #
+# %% mystnb={"figure": {"caption": "MKE as Algorithm 1 runs it (the paper's Figure 2): (1) a unimodal teacher learns from labeled data of modality alpha; (2) it labels the unlabeled multimodal data from alpha alone; (3) a multimodal student learns from those pseudo labels under a transformation T, seeing the second modality beta that the teacher never saw.", "name": "fig-intro-mke"}}
+import matplotlib.pyplot as plt
+
+from mke import plots
+
+plots.style()
+fig, ax = plt.subplots(figsize=(9, 3.6))
+plots.plot_mke_diagram(ax)
+plots.show(fig)
+
+# %% [markdown]
 # **The chapters.** *TwoMoon* reproduces Table 1 and Figures 3-4 in both versions of the
 # authors' network and measures what students correct and break. *Emotion recognition*
 # reproduces Table 2 and Figure 6 (a face teacher, a face-and-voice student) on a stand-in
@@ -70,8 +81,23 @@ results_dir = "results"  # relative to executed/
 import pandas as pd
 
 import mke
+from mke import report
+from mke.experiments.intro import coverage_frame
+from mke.results import read_all_results
 from mke.summary import headline_frame
 
-pd.set_option("display.width", 160)
-print(f"mke {mke.__version__}")
-print(headline_frame(results_dir).to_string(index=False))
+headline = headline_frame(results_dir)
+report.table(headline.drop(columns=["metric", "seeds"]), f"Headline results of every chapter (mke {mke.__version__}): "
+             "ours as mean ± std over seeds, the paper's number where the paper printed one")
+
+# %% [markdown]
+# ## What is in the book, and on which data
+#
+# Every experiment of the paper has a chapter. Where the paper's data cannot be downloaded here,
+# a chapter runs on a stand-in generated with the real data's structure, and accepts the real
+# data's path as a parameter; the table says which data each chapter's committed run used, so
+# the runs on the real datasets are what the book does not yet contain.
+
+# %%
+report.table(coverage_frame(read_all_results(results_dir)), "The paper's experiments, the chapter that reproduces "
+             "each, and the data of the committed run")

@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from mke.report import present_file
+
 INTRO = "intro"
 
 
@@ -107,6 +109,7 @@ def execute_chapter(root: Path, name: str, parameters: dict | None = None, kerne
         try:
             papermill.execute_notebook(str(nb_in), partial, parameters=parameters or {}, kernel_name=kernel,
                                        cwd=str(out_dir), progress_bar=progress)
+            present_file(partial)  # code collapsed in the book, parameters visible
             os.replace(partial, target)
         finally:
             if os.path.exists(partial):

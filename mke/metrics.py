@@ -1,6 +1,7 @@
 """Metrics and the statistics of a metric over seeds."""
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -14,8 +15,18 @@ def accuracy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (pred == y.cpu()).float().mean(-1) * 100.0
 
 
-def summarize(values) -> dict:
-    """Mean, sample standard deviation and a Student-t 95 % confidence interval of the mean."""
+# scipy renamed bootstrap's random_state to rng (1.15)
+_BOOTSTRAP_SEED_ARG = "rng" if "rng" in inspect.signature(stats.bootstrap).parameters else "random_state"
+
+
+def summarize(values, bounds=None, n_boot: int = 10000, seed: int = 0) -> dict:
+    """Mean, sample standard deviation and a 95 % confidence interval of the mean.
+
+    The interval is Student's t; when ``bounds`` (the metric's range, e.g. (0, 100) for an
+    accuracy) is given and the t-interval would leave it, it is a seeded percentile bootstrap of
+    the mean instead, which stays within the values' range (as :mod:`mke.verdicts` does for
+    differences). ``"interval"`` says which.
+    """
     v = np.asarray(list(values), dtype=float)
     n = len(v)
     if n == 0:
@@ -23,7 +34,12 @@ def summarize(values) -> dict:
     mean = float(v.mean())
     std = float(v.std(ddof=1)) if n > 1 else 0.0
     half = float(stats.t.ppf(0.975, n - 1) * std / math.sqrt(n)) if n > 1 else 0.0
-    return {"mean": mean, "std": std, "n_seeds": n, "ci95": [mean - half, mean + half],
+    lo, hi, kind = mean - half, mean + half, "t"
+    if bounds is not None and n > 1 and std > 0 and np.isfinite(v).all() and (lo < bounds[0] or hi > bounds[1]):
+        res = stats.bootstrap((v,), np.mean, n_resamples=int(n_boot), method="percentile", confidence_level=0.95,
+                              **{_BOOTSTRAP_SEED_ARG: np.random.default_rng(seed)})
+        lo, hi, kind = float(res.confidence_interval.low), float(res.confidence_interval.high), "bootstrap"
+    return {"mean": mean, "std": std, "n_seeds": n, "ci95": [lo, hi], "interval": kind,
             "values": [float(x) for x in v]}
 
 

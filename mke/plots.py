@@ -127,3 +127,38 @@ def plot_recall_change(ax, labels, change_mean: np.ndarray, change_std: np.ndarr
     ax.set_ylabel("recall change (points)")
     ax.set_title(title, fontsize=10)
     sns.despine(ax=ax)
+
+
+def plot_mke_diagram(ax) -> None:
+    """The paper's Figure 2 as a diagram: a unimodal teacher trained on D_l labels D_u, and a
+    multimodal student learns from those pseudo labels under T (Algorithm 1)."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 4.2)
+    ax.axis("off")
+    boxes = {  # name: (x, y, w, h, text, colour)
+        "dl": (0.1, 2.5, 2.2, 1.2, "$D_l$ (labeled)\n$(x^\\alpha, y)$", "#dbe9f6"),
+        "teacher": (3.1, 2.5, 2.0, 1.2, "UM teacher\n$f_t(x^\\alpha)$", "#f6e3c8"),
+        "du": (0.1, 0.4, 2.2, 1.2, "$D_u$ (unlabeled)\n$(x^\\alpha, x^\\beta)$", "#dbe9f6"),
+        "pseudo": (3.1, 0.4, 2.0, 1.2, "pseudo labels\n$\\tilde y = f_t(x^\\alpha)$", "#eeeeee"),
+        "student": (6.0, 0.4, 2.4, 1.2, "MM student\n$f_s(x^\\alpha, x^\\beta)$\nunder $\\mathcal{T}$", "#d5ecd4"),
+    }
+    for x, y, w, h, text, colour in boxes.values():
+        ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.05", fc=colour, ec="#555555"))
+        ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=9)
+
+    def arrow(a, b, label="", dy=0.0):
+        ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=14, color="#333333"))
+        if label:
+            ax.text((a[0] + b[0]) / 2, (a[1] + b[1]) / 2 + 0.15 + dy, label, ha="center", fontsize=8)
+
+    arrow((2.35, 3.1), (3.05, 3.1), "train (1)")
+    arrow((4.1, 2.45), (4.1, 1.65), "")
+    ax.text(4.2, 2.05, "label $x^\\alpha$ (2)", fontsize=8)
+    arrow((2.35, 1.0), (3.05, 1.0), "")
+    arrow((5.15, 1.0), (5.95, 1.0), "train (3)")
+    ax.annotate("", xy=(7.2, 1.65), xytext=(2.3, 1.65), arrowprops=dict(arrowstyle="-|>", color="#999999",
+                                                                        connectionstyle="arc3,rad=-0.25"))
+    ax.text(5.6, 2.25, "$x^\\beta$: seen only by the student", fontsize=8, color="#666666")
+    ax.text(8.55, 1.0, "beats\nits teacher?", fontsize=9, va="center")

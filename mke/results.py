@@ -43,13 +43,19 @@ def resolve_results_dir(results_dir: str | Path) -> Path:
     return Path(override) if override else Path(results_dir)
 
 
-def result_row(table: str, setting: str, method: str, metric: str, values, **extra) -> dict:
-    """One row: the statistics of ``values`` (one per seed) plus whatever ``extra`` says."""
+def result_row(table: str, setting: str, method: str, metric: str, values, bounds=None, **extra) -> dict:
+    """One row: the statistics of ``values`` (one per seed) plus whatever ``extra`` says.
+
+    ``bounds``, the metric's range (e.g. (0, 100) for an accuracy in %), keeps the row's 95 %
+    interval inside it (:func:`mke.metrics.summarize`); the row then records them."""
     with np.errstate(invalid="ignore"):  # NaN/inf values (a recall of an empty class) stay NaN: the writer nulls them
-        stats = summarize(values)
+        stats = summarize(values, bounds=bounds)
     row = {"table": table, "setting": setting, "method": method, "metric": metric,
            "mean": round(stats["mean"], 4), "std": round(stats["std"], 4), "n_seeds": stats["n_seeds"],
            "ci95": [round(v, 4) for v in stats["ci95"]], "values": [round(v, 4) for v in stats["values"]]}
+    if bounds is not None:
+        row["bounds"] = [float(b) for b in bounds]
+        row["interval"] = stats["interval"]
     row.update(extra)
     return row
 

@@ -178,3 +178,24 @@ def test_paper_profile_is_the_same_code_at_a_tiny_size():
     model = em.model_factory(task, tiny)(METHODS["mm_student"], 0)
     assert model.head.fc1.out_features == 256 and model.branches["image"].out_dim == 4 * 64 * 16
     assert set(run.scores) == {"um_teacher", "mm_student"}
+
+
+def test_voice_only_and_mm_noisy_students_and_the_class_flow(task):
+    """The models beyond Table 2 train through the same runner: the voice-only network sees the
+    voice alone, the MM NOISY student faces and voices of D_l + D_u; class_flow counts a class's
+    clips and pseudo labels exactly."""
+    run = em.run_seed(task, QUICK, seed=3, methods=("voice_sup", "mm_noisy_student"))
+    assert set(run.scores) == {"um_teacher", "voice_sup", "mm_noisy_student"}
+    assert em.EXTRA_METHODS["voice_sup"].modalities(task) == ("audio",)
+    assert em.EXTRA_METHODS["mm_noisy_student"].train_on == ("D_l", "D_u")
+    y_u, y_test = task.labels("D_u"), task.labels("test")
+    assert run.pseudo_hard.shape == y_u.shape
+    f = em.class_flow([run], y_u, y_test, 0)
+    p = run.pseudo_hard
+    assert f["n_true_D_u"] == int((y_u == 0).sum()) and f["n_true_test"] == int((y_test == 0).sum())
+    assert f["pseudo_labelled_k"] == float((p == 0).sum())
+    right = float(((p == 0) & (y_u == 0)).sum())
+    assert f["pseudo_recall"] == pytest.approx(right / f["n_true_D_u"] * 100)
+    assert sum(f["um_teacher_labels"].values()) <= 100 + 1e-9 and len(f["um_teacher_labels"]) == 3
+    with pytest.raises(KeyError):
+        em.run_seed(task, QUICK, seed=3, methods=("no_such_student",))

@@ -92,3 +92,44 @@ def test_theorem1_bound_and_status():
     assert theorem1_bound(0.3, 1.0) == math.inf
     assert bound_status(0.2, 0.1) == "holds" and bound_status(0.2, 0.3) == "fails"
     assert bound_status(1.5, 0.1) == "vacuous"
+
+
+def test_bound_status_needs_assumption1_and_mu_only_loosens_the_bound():
+    from theory.estimators import bound_status, theorem1_bound
+
+    assert bound_status(0.2, 0.1, constant=6.0) == "holds"
+    assert bound_status(0.2, 0.1, constant=4.0) == "assumptions unmet"
+    assert bound_status(1.2, 0.1, constant=4.0) == "vacuous"
+    assert bound_status(0.2, 0.3, constant=6.0) == "fails"
+    b0, b1 = theorem1_bound(0.3, 6.0, 0.0), theorem1_bound(0.3, 6.0, 0.05)
+    assert b1 == pytest.approx(b0 + 0.2) and b0 == pytest.approx(4 * 0.3 / 5)
+
+
+def test_boundary_distance_and_mu_on_a_known_boundary():
+    from theory.estimators import boundary_distance, separation_mu
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(2000, 2))
+    d = boundary_distance(lambda P: (P[:, 0] > 0.25).astype(int), X, max_radius=0.5, step=0.01)
+    assert np.allclose(d, np.abs(X[:, 0] - 0.25), atol=0.01)  # exact to within the grid step
+    # mu(r): the share of points within r of the boundary x = 0.25
+    assert separation_mu(d, 0.1) == pytest.approx(np.mean(np.abs(X[:, 0] - 0.25) <= 0.1), abs=0.01)
+    assert separation_mu(d, 0.0) == 0.0 and separation_mu(d, 5.0) == 1.0
+    d1 = boundary_distance(lambda P: (P[:, 0] > 0.25).astype(int), X[:, :1], max_radius=0.5, step=0.01)
+    assert np.allclose(d1, d, atol=0.011)  # the 1-D case is the same line
+
+
+def test_bayes_classifier_of_twomoon():
+    from mke.data.twomoon import twomoon_sampler
+    from theory.twomoon import bayes_classifier, estimate_mu
+
+    sample = twomoon_sampler(0.1)
+    X, y = sample(4000, 7)
+    G = bayes_classifier(sample)
+    assert np.mean(G(X) != y) < 0.01  # moons with noise 0.1 barely overlap in 2-D
+    G_alpha = bayes_classifier(sample, dims=(0,))
+    err_alpha = np.mean(G_alpha(X[:, :1]) != y)
+    assert 0.1 < err_alpha < 0.35  # x^alpha alone cannot separate them: the teacher's floor
+    mu = estimate_mu(sample, X, y, [0.05, 0.5, 3.0], step=0.02)
+    assert mu["mu_mm"][0] < mu["mu_mm"][1] <= mu["mu_mm"][2] == 1.0  # grows with the radius
+    assert mu["bayes_error_mm"] == pytest.approx(np.mean(G(X) != y))

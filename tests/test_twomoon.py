@@ -48,3 +48,22 @@ def test_quick_profile_end_to_end(twomoon):
     y, yt = twomoon.labels("D_u"), v.pseudo.hard
     assert (y[a], yt[a], y[b], yt[b], y[c], yt[c]) == (0, 0, 0, 1, 1, 1)
     assert tm.denoising_rows(v)
+
+
+def test_extra_claims_and_a_teacher_per_seed(twomoon):
+    """The claims the paper implies (close to MM sup, monotone in T) and Algorithm 1 end to end per
+    seed, whose teachers are the per-seed teachers of run_version (same seeds, same streams)."""
+    setup = tm.PROFILE_SETTINGS["quick"]
+    seeds = tm.authors_seeds(setup.n_seeds)
+    v = tm.run_version(twomoon, False, seeds, setup, sweep=True)
+    own = tm.own_teacher_runs(twomoon, False, seeds[:2], setup, "T1 v0=2")
+    assert own["seeds"] == seeds[:2] and len(own["mm_student"]) == 2
+    assert own["teacher"] == v.teacher_seeds.scores["test"][:2]
+    rows = tm.extra_claims(v, own)
+    close, *steps, per_seed = rows
+    assert close["margin"] == -tm.CLOSE_TO_SUP and "within 2 points" in close["claim"]
+    levels = sorted(lv for (f, m, lv) in tm.sweep_results(v) if f == "T1 v0" and m == "mm_student")
+    assert len(steps) == len(levels) - 1 and all("improves with stronger T" in c["claim"] for c in steps)
+    assert per_seed["effect"] == pytest.approx(
+        sum(a - b for a, b in zip(own["mm_student"], own["teacher"])) / 2, abs=1e-3)
+    assert all(c["verdict"] in ("holds", "fails", "inconclusive") for c in rows)

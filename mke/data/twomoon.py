@@ -35,6 +35,7 @@ def twomoon_sampler(moon_noise: float = 0.1, n_samples: int = 500, random_state:
 
     Returns ``sample(n, seed) -> (X, y)``: ``make_moons`` with another random state, standardised
     with the scaler fitted on the task's own 500 points, so that samples and task share axes.
+    ``sample.scaler`` and ``sample.moon_noise`` say how (the Bayes classifier needs both).
     """
     X0, _ = make_moons(n_samples=n_samples, noise=moon_noise, random_state=random_state)
     scaler = StandardScaler().fit(X0)
@@ -43,6 +44,8 @@ def twomoon_sampler(moon_noise: float = 0.1, n_samples: int = 500, random_state:
         X, y = make_moons(n_samples=n, noise=moon_noise, random_state=seed)
         return scaler.transform(X), y
 
+    sample.scaler = scaler  # the task's axes, for code that works in make_moons' own coordinates
+    sample.moon_noise = moon_noise
     return sample
 
 

@@ -6,7 +6,7 @@ from mke.runtime import DEVICES
 
 # how the README's and the intro's headline table name this chapter's tables
 TABLE_TITLES = {"eq20": "Eq. 20 Lipschitz constant", "lemma1_exhaustive": "Lemma 1 on all sets (% of instances)",
-                "expansion": "expansion c on X (paper: c1 c2)", "theorem1_sweep": "Eq. 13 bound vs error"}
+                "expansion": "expansion c on X (the paper assumes c1 c2)", "theorem1_sweep": "Eq. 13 bound vs error"}
 
 PARAMETERS = ParameterSpec(
     "theory",
