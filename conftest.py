@@ -7,7 +7,9 @@
   structure, exact symbolic checks). Re-executed chapters write their results files into a
   temporary folder (``$MKE_RESULTS_DIR``), never into the repository; the last test,
   ``tests/test_regression_suite.py``, compares those fresh numbers with the committed
-  ``executed/results/*.json`` by the rule of :mod:`mke.regression`.
+  ``executed/results/*.json`` by the rule of :mod:`mke.regression`. It runs on the CPU even on
+  a CUDA machine (``$MKE_DEVICE=cpu``, what ``device="auto"`` then means), as the committed run
+  did; ``MKE_DEVICE=cuda make test`` re-executes on the GPU instead, to see how far it moves.
 * Plain ``pytest`` runs the unit tests only (fast, for development).
 """
 import os
@@ -37,6 +39,9 @@ def pytest_configure(config):
     config.option.nbval_cell_timeout = max(float(config.option.nbval_cell_timeout), 4000.0)
     fresh = tempfile.mkdtemp(prefix="mke-fresh-results-")
     os.environ["MKE_RESULTS_DIR"] = fresh  # the kernels inherit it
+    # the committed results are a CPU run: on a CUDA machine "auto" would train in bfloat16
+    # without the hand-written backward pass, so the regression re-executes on the CPU too
+    os.environ.setdefault("MKE_DEVICE", "cpu")
     config._mke_fresh_results = fresh
 
 

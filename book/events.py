@@ -222,6 +222,7 @@ for seed in seeds:
 train_seconds = time.time() - t0
 
 # %% [markdown]
+# (table-4)=
 # ## Table 4: every method
 #
 # Test mAP (macro over the 46 classes) and top-1 accuracy, mean ± std over seeds, beside the

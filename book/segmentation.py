@@ -230,6 +230,7 @@ for seed in seeds:
 train_seconds = time.time() - t0
 
 # %% [markdown]
+# (table-3)=
 # ## Table 3: every method at $|D_u| = 1{,}488$
 #
 # Test mIoU (percent, over the classes present in test), mean ± std over seeds, beside the
@@ -258,6 +259,7 @@ claim_rows = sg.claims(runs, n_unlabeled, teacher_arch, soft_labels, control=con
 html(claims_frame(claim_rows[:6]), "Claims of Table 3, paired by seed")
 
 # %% [markdown]
+# (tables-6-and-7)=
 # ## Tables 6 and 7: less unlabeled data, two teachers
 #
 # Table 6 halves $D_u$ (744 frames, fewer than $D_l$'s 795). Table 7 trains a shallower and a
@@ -275,6 +277,7 @@ display(html(t7.pivot(index="method", columns="setting", values="ours").reindex(
 html(claims_frame(claim_rows[6:9]), "Claims of Tables 6 and 7, paired by seed")
 
 # %% [markdown]
+# (table-8)=
 # ## Table 8: hard or soft pseudo labels
 
 # %%

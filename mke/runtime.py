@@ -5,6 +5,7 @@ The library never calls ``.cuda()``; it moves tensors to the ``torch.device`` it
 from __future__ import annotations
 
 import contextlib
+import os
 import platform
 import random
 
@@ -14,13 +15,26 @@ import torch
 DEVICES = ("auto", "cpu", "cuda")
 
 
+DEVICE_ENV = "MKE_DEVICE"  # what "auto" means when set: the regression suite sets it to "cpu"
+
+
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """Map ``"auto" | "cpu" | "cuda"`` to a ``torch.device``; ``auto`` picks CUDA when present."""
+    """Map ``"auto" | "cpu" | "cuda"`` to a ``torch.device``; ``auto`` picks CUDA when present.
+
+    ``$MKE_DEVICE`` (``cpu`` or ``cuda``), when set, decides what ``auto`` means: ``pytest --nbval``
+    sets it to ``cpu`` so that a CUDA machine's regression run re-executes the chapters as the
+    committed CPU run did (float32, the hand-written backward pass), comparing like with like.
+    """
     if isinstance(device, torch.device):
         return device
     if device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
     if device == "auto":
+        forced = os.environ.get(DEVICE_ENV)
+        if forced:
+            if forced not in ("cpu", "cuda"):
+                raise ValueError(f"${DEVICE_ENV} must be 'cpu' or 'cuda' (what device='auto' means), got {forced!r}")
+            return resolve_device(forced)
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' was asked for, but torch.cuda.is_available() is False")

@@ -22,6 +22,7 @@ from mke.runtime import autocast
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "cosine")
+FORMS = ("eq17", "eq3")  # the student objective (mke.losses.mke_objective)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,14 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.batch_size must be None or >= 1, got {self.batch_size!r}")
         if not isinstance(self.min_batch, int) or self.min_batch < 1:
             raise ValueError(f"TrainConfig.min_batch must be an int >= 1, got {self.min_batch!r}")
+        if not self.weight_decay >= 0:
+            raise ValueError(f"TrainConfig.weight_decay must be >= 0, got {self.weight_decay!r}")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"TrainConfig.momentum must lie in [0, 1), got {self.momentum!r}")
+        if self.form not in FORMS:
+            raise ValueError(f"TrainConfig.form must be one of {FORMS}, got {self.form!r}")
+        if not (self.gamma >= 0 and math.isfinite(self.gamma)):
+            raise ValueError(f"TrainConfig.gamma must be a finite number >= 0, got {self.gamma!r}")
 
     def but(self, **changes) -> "TrainConfig":
         return replace(self, **changes)

@@ -65,6 +65,34 @@ PUBLISHED = ("executed/intro.html", "executed/twomoon.html", "executed/emotion.h
 MAX_TEXT_LINE = 110  # characters of printed output a text column holds without a scroll bar
 
 
+def printed_outputs(page_html: str) -> list[str]:
+    """The text of every printed cell output (stdout, text/plain) of a built page."""
+    blocks = re.findall(r'<div class="output (?:stream|text_plain)[^"]*"[^>]*>.*?<pre[^>]*>(.*?)</pre>', page_html,
+                        flags=re.S)
+    return [html.unescape(re.sub(r"<[^>]+>", "", b)) for b in blocks]
+
+
+def test_printed_outputs_finds_a_long_line():
+    # as Chromium's DOM has it (attributes after the class)
+    page = ('<div class="output stream highlight-myst-ansi notranslate" tabindex="-1"><div class="highlight">'
+            '<pre id="codecell2" tabindex="0"><span></span>' + "x" * 150 + '\nshort</pre></div></div>')
+    assert [len(line) for text in printed_outputs(page) for line in text.splitlines()] == [150, 5]
+
+
+def test_every_claim_links_to_a_section_of_its_chapter(built_book, monkeypatch):
+    """The Claims page links each claim to the section that tests it: that id must exist."""
+    from mke.results import RESULTS_DIR_ENV, read_all_results
+
+    monkeypatch.delenv(RESULTS_DIR_ENV, raising=False)
+    missing = []
+    for chapter, doc in read_all_results(ROOT / "executed" / "results").items():
+        page = (built_book / "executed" / f"{chapter}.html").read_text()
+        ids = set(re.findall(r'id="([^"]+)"', page))
+        missing += [(chapter, c["section"]) for c in doc.get("claims", []) if c.get("section")
+                    and c["section"] not in ids]
+    assert not missing, f"claims whose section is not an id of the chapter page: {sorted(set(missing))}"
+
+
 @pytest.mark.parametrize("page, min_figures", [("executed/twomoon.html", 3), ("executed/emotion.html", 4),
                                                  ("executed/segmentation.html", 4), ("executed/events.html", 3),
                                                  ("executed/intro.html", 1), ("executed/theory.html", 2),
@@ -99,8 +127,8 @@ def test_page_renders_math_and_figures_in_chromium(built_book, page, min_figures
         uncaptioned = [t[:200] for t in tables if "<caption" not in t]
         assert not uncaptioned, f"tables without a caption: {uncaptioned}"
         assert dom.count("<figcaption") >= len(images), "a figure has no caption"
-        wide = [line for pre in re.findall(r'<div class="output[^"]*">\s*<pre[^>]*>(.*?)</pre>', dom, flags=re.S)
-                for line in html.unescape(re.sub(r"<[^>]+>", "", pre)).splitlines() if len(line) > MAX_TEXT_LINE]
+        outputs = printed_outputs(dom)
+        wide = [line for text in outputs for line in text.splitlines() if len(line) > MAX_TEXT_LINE]
         assert not wide, f"printed output wider than the text column: {wide[:3]}"
 
 

@@ -196,6 +196,14 @@ def test_voice_only_and_mm_noisy_students_and_the_class_flow(task):
     assert f["pseudo_labelled_k"] == float((p == 0).sum())
     right = float(((p == 0) & (y_u == 0)).sum())
     assert f["pseudo_recall"] == pytest.approx(right / f["n_true_D_u"] * 100)
-    assert sum(f["um_teacher_labels"].values()) <= 100 + 1e-9 and len(f["um_teacher_labels"]) == 3
+    assert f["pseudo_precision"] == pytest.approx(right / max(float((p == 0).sum()), 1) * 100)
+    pooled = run.test_pred["um_teacher"][y_test == 0]
+    top = max(f["um_teacher_labels"], key=f["um_teacher_labels"].get)
+    assert f["um_teacher_labels"][top] == pytest.approx(
+        float((pooled == em.EMOTIONS.index(top)).float().mean() * 100)) and len(f["um_teacher_labels"]) == 3
+    assert "mm_student_labels" not in f  # this run trained no MM student
+    # the voice-only network is built with a voice branch alone
+    net = em.model_factory(task, QUICK)(em.EXTRA_METHODS["voice_sup"], 0)
+    assert net.modalities == ("audio",) and set(net.branches) == {"audio"}
     with pytest.raises(KeyError):
         em.run_seed(task, QUICK, seed=3, methods=("no_such_student",))

@@ -91,3 +91,17 @@ def test_prose_numbers_are_glued(chapter):
             offenders.append(number)
     assert not offenders, (f"book/{chapter}.py states numbers in prose that are neither glued nor the paper's "
                            f"nor listed as facts in tests/test_prose_numbers.py: {offenders}")
+
+
+GLUED = re.compile(r"\{glue:\w+\}`([^`]+)`")
+GLUE_CALL = re.compile(r"""glue\(\s*(?:f?)["']([^"']+)["']""")
+
+
+@pytest.mark.parametrize("source", sorted((ROOT / "book").glob("*.py")), ids=lambda p: p.stem)
+def test_every_glued_name_is_glued_by_its_chapter(source):
+    """A ``{glue:text}`name``` in the prose needs a ``glue("name", ...)`` in a code cell of the same chapter."""
+    text = source.read_text()
+    used = set(GLUED.findall("\n".join(markdown_cells(source))))
+    made = set(GLUE_CALL.findall(text)) | {m for m in re.findall(r'glue\(f"([^"{]+)\{', text)}
+    loose = [n for n in used if n not in made and not any(n.startswith(p) for p in made if p.endswith("_"))]
+    assert not loose, f"book/{source.name} uses glue names it never glues: {sorted(loose)}"
