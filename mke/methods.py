@@ -34,7 +34,8 @@ class Method:
 
     @property
     def multimodal(self) -> bool:
-        return "beta" in self.inputs
+        """Sees both modalities (a network on beta alone, like a voice-only model, is unimodal)."""
+        return len(self.inputs) > 1
 
     @property
     def needs_teacher(self) -> bool:

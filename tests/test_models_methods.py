@@ -49,3 +49,19 @@ def test_state_dict_round_trip(tmp_path):
     n.load_state_dict(torch.load(tmp_path / "m.pt", weights_only=True))
     x = torch.randn(4, 2)
     assert torch.equal(m(x), n(x))
+
+
+def test_a_method_names_bad_targets_and_maps_its_inputs_to_the_task():
+    from mke.methods import Method
+
+    with pytest.raises(ValueError, match=r"Method.targets must be one of \('true', 'pseudo', 'true\+pseudo'\), "
+                                         r"got 'labels'"):
+        Method("x", "X", ("alpha",), ("D_u",), "labels", True)
+
+    class Task:
+        modalities = ("image", "audio")
+
+    m = Method("voice", "voice", ("beta",), ("D_u",), "true", True)
+    assert m.modalities(Task()) == ("audio",) and not m.multimodal and not m.needs_teacher
+    both = Method("mm", "MM", ("alpha", "beta"), ("D_u",), "pseudo", True)
+    assert both.modalities(Task()) == ("image", "audio") and both.multimodal and both.needs_teacher
