@@ -163,3 +163,63 @@ def test_from_interval_applies_the_one_rule():
     assert from_interval("r > 0", 0.2, [-0.1, 0.5], 30, interval="bootstrap")["verdict"] == "inconclusive"
     with pytest.raises(ValueError, match="ordered"):
         from_interval("r > 0", 0.2, [0.5, -0.1], 30, interval="bootstrap")
+
+
+# ------------------------------------------------------------------ killed mutants (make mutation)
+KEYS_TEST = {"claim", "chapter", "section", "effect", "ci95", "n", "verdict", "rule", "interval", "margin", "values"}
+
+
+def test_every_test_row_has_the_documented_fields():
+    from mke.verdicts import RULE, from_interval, one_sample
+
+    p = paired([3.0, 4.0, 5.0], [1.0, 1.0, 1.0], "A beats B", chapter="ch", section="s", margin=0.5)
+    assert set(p) == KEYS_TEST
+    assert (p["rule"], p["interval"], p["margin"], p["n"], p["values"]) == (RULE, "t", 0.5, 3, [2.0, 3.0, 4.0])
+    o = one_sample([1.0, 2.0], "d > 0", chapter="ch", section="s")
+    assert set(o) == KEYS_TEST and o["values"] == [1.0, 2.0] and o["chapter"] == "ch" and o["section"] == "s"
+    f = from_interval("rho > 0", 0.4, (0.1, 0.7), 30, interval="bootstrap over pairs", chapter="mv", section="x",
+                      margin=0.05, values=[0.25, 0.5])
+    assert set(f) == KEYS_TEST
+    assert (f["claim"], f["chapter"], f["section"], f["effect"], f["ci95"], f["n"], f["rule"], f["interval"],
+            f["margin"], f["values"], f["verdict"]) == ("rho > 0", "mv", "x", 0.4, [0.1, 0.7], 30, RULE,
+                                                       "bootstrap over pairs", 0.05, [0.25, 0.5], "holds")
+    assert from_interval("c", 0.4, (0.1, 0.7), 2, interval="t")["values"] is None
+
+
+def test_verdict_boundaries_are_strict():
+    from mke.verdicts import from_interval
+
+    assert from_interval("c", 0.5, (0.0, 1.0), 5, interval="t")["verdict"] == "inconclusive"  # lo on the margin
+    assert from_interval("c", -0.5, (-1.0, 0.0), 5, interval="t")["verdict"] == "inconclusive"  # hi on the margin
+    assert from_interval("c", -0.5, (-1.0, -0.1), 5, interval="t")["verdict"] == "fails"
+    assert from_interval("c", 0.2, (0.2, 0.2), 5, interval="t")["verdict"] == "holds"  # a point interval is allowed
+    with pytest.raises(ValueError, match=r"must be finite and ordered"):
+        from_interval("c", 0.2, (0.3, 0.1), 5, interval="t")
+    with pytest.raises(ValueError, match=r"n must be an integer >= 2, got 1"):
+        from_interval("c", 0.2, (0.1, 0.3), 1, interval="t")
+    with pytest.raises(ValueError, match=r"n must be an integer >= 2, got 2.0"):
+        from_interval("c", 0.2, (0.1, 0.3), 2.0, interval="t")
+
+
+def test_status_rows_have_the_documented_fields_and_name_a_misused_verdict():
+    from mke.verdicts import status_row
+
+    r = status_row("c", "estimate", chapter="theory", section="s", note="why", effect=2.5)
+    assert set(r) == KEYS_TEST | {"note"}
+    assert (r["effect"], r["ci95"], r["n"], r["rule"], r["interval"], r["margin"], r["values"], r["note"]) == \
+        (2.5, None, None, None, None, None, None, "why")
+    with pytest.raises(ValueError, match=r"got 'holds' \(that is a test verdict: use paired\(\) or one_sample\(\)\)"):
+        status_row("c", "holds")
+    with pytest.raises(ValueError, match=r"must be one of .* got 'maybe'$"):
+        status_row("c", "maybe")
+
+
+def test_robust_counts_the_distance_from_the_margin():
+    from mke.verdicts import robust
+
+    row = {"verdict": "holds", "effect": 3.0, "ci95": [2.0, 4.0], "margin": 1.0}
+    assert robust(row)  # |3 - 1| = 2 >= 2 * half-width 1 (the boundary counts)
+    assert not robust({**row, "margin": 1.5})  # 1.5 < 2
+    assert not robust({**row, "margin": None, "effect": 1.5, "ci95": [0.0, 3.0]})  # no margin means 0: 1.5 < 3
+    assert robust({**row, "margin": None, "effect": 3.0, "ci95": [2.0, 4.0]})  # 3 >= 2
+    assert not robust({**row, "effect": 1.0, "ci95": [1.0, 1.0]})  # exactly on the margin
