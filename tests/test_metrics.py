@@ -396,3 +396,38 @@ def test_invalid_num_classes_raises():
     for bad in (0, -2, 2.0, True):
         with pytest.raises(ValueError, match="num_classes"):
             ConfusionMatrix(bad)
+
+
+# ------------------------------------------------------------------ killed mutants (make mutation)
+def test_summarize_small_samples_and_its_bootstrap():
+    import inspect as _inspect
+
+    from scipy import stats as _stats
+
+    from mke.metrics import mean_std, summarize
+
+    one = summarize([5.0])
+    assert (one["std"], one["ci95"], one["n_seeds"], one["interval"]) == (0.0, [5.0, 5.0], 1, "t")
+    two = summarize([1.0, 3.0])  # n = 2 has an interval: t(0.975, 1) * sqrt(2) / sqrt(2)
+    assert two["ci95"] == pytest.approx([2.0 - 12.7062047, 2.0 + 12.7062047])
+    with pytest.raises(ValueError, match=r"summarize\(\) needs at least one value"):
+        summarize([])
+    v = [99.9, 100.0, 100.0, 99.95]  # a tiny spread next to the range's edge still leaves it under t
+    b = summarize(v, bounds=(0, 100))
+    arg = "rng" if "rng" in _inspect.signature(_stats.bootstrap).parameters else "random_state"
+    ref = _stats.bootstrap((np.array(v),), np.mean, n_resamples=10000, method="percentile", confidence_level=0.95,
+                           **{arg: np.random.default_rng(0)}).confidence_interval
+    assert b["interval"] == "bootstrap" and b["ci95"] == pytest.approx([ref.low, ref.high])
+    assert mean_std([1.0, 2.0, 3.0]) == "2.00 ± 1.00"
+    assert mean_std([1.0, 2.0, 3.0], signed=True, digits=1) == "+2.0 ± 1.0"
+    assert mean_std([-0.5, -1.5], signed=True, digits=3) == "-1.000 ± 0.707"
+
+
+def test_per_class_recall_of_absent_and_single_sample_classes():
+    m = PerClassRecall(3)
+    m.update(torch.tensor([[9.0, 0.0, 0.0], [0.0, 9.0, 0.0], [9.0, 0.0, 0.0]]), torch.tensor([0, 1, 1]))
+    rec = m.compute()
+    assert rec[0] == 100.0 and rec[1] == 50.0 and np.isnan(rec[2])  # class 2 has no true sample: nan, not 0
+    m1 = PerClassRecall(2)
+    m1.update(torch.tensor([[0.0, 9.0]]), torch.tensor([1]))  # one sample of class 1, right
+    assert m1.compute()[1] == 100.0 and np.isnan(m1.compute()[0])
