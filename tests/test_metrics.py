@@ -431,3 +431,42 @@ def test_per_class_recall_of_absent_and_single_sample_classes():
     m1 = PerClassRecall(2)
     m1.update(torch.tensor([[0.0, 9.0]]), torch.tensor([1]))  # one sample of class 1, right
     assert m1.compute()[1] == 100.0 and np.isnan(m1.compute()[0])
+
+
+@pytest.mark.parametrize("make, output, target, exc, message", [
+    (lambda: Accuracy(), object(), torch.tensor([0]), TypeError, r"^Accuracy: output must be a tensor, got object$"),
+    (lambda: Accuracy(), torch.zeros(1, 2), object(), TypeError, r"^Accuracy: target must be a tensor, got object$"),
+    (lambda: Accuracy(), torch.tensor(1.0), torch.tensor(0), ValueError,
+     r"^Accuracy: expected output with a class dimension, got a 0-d tensor$"),
+    (lambda: Accuracy(), torch.zeros(2, 0), torch.tensor([0, 0]), ValueError,
+     r"^Accuracy: expected at least one class on class_dim=-1, got output of shape \(2, 0\)$"),
+    (lambda: Accuracy(), torch.zeros(2, 3), torch.tensor([0.0, 1.0]), ValueError,
+     r"^Accuracy: target must hold integer class indices, got dtype torch.float32$"),
+    (lambda: Accuracy(), torch.zeros(2, 3), torch.tensor([0, 1, 2]), ValueError,
+     r"^Accuracy: expected target of shape \(2,\) for output of shape \(2, 3\) with class_dim=-1, got \(3,\)$"),
+    (lambda: AveragePrecision(3), object(), torch.tensor([0]), TypeError,
+     r"^AveragePrecision: output must be a tensor, got object$"),
+    (lambda: AveragePrecision(3), torch.zeros(2, 3), object(), TypeError,
+     r"^AveragePrecision: target must be a tensor, got object$"),
+    (lambda: AveragePrecision(3), torch.zeros(2, 4), torch.tensor([0, 1]), ValueError,
+     r"^AveragePrecision: expected scores of shape \(N, 3\), got \(2, 4\)$"),
+    (lambda: AveragePrecision(3), torch.zeros(2, 3), torch.tensor([0.0, 1.0]), ValueError,
+     r"^AveragePrecision: target must hold integer class indices, got dtype torch.float32$"),
+    (lambda: AveragePrecision(3), torch.zeros(2, 3), torch.zeros(2, 3, 1, dtype=torch.long), ValueError,
+     r"^AveragePrecision: expected target of shape \(2,\) or \(2, 3\), got \(2, 3, 1\)$"),
+    (lambda: AveragePrecision(3), torch.zeros(2, 3), torch.tensor([0, 1, 2]), ValueError,
+     r"^AveragePrecision: expected single-label target of shape \(2,\) or multi-label target of shape \(2, 3\), "
+     r"got \(3,\)$"),
+])
+def test_metric_errors_name_the_metric_and_the_argument(make, output, target, exc, message):
+    with pytest.raises(exc, match=message):
+        make().update(output, target)
+
+
+def test_average_precision_names_itself_for_a_bad_class_count_and_stores_uint8_targets():
+    with pytest.raises(ValueError, match=r"^AveragePrecision: num_classes must be a positive integer, got 0$"):
+        AveragePrecision(0)
+    ap = AveragePrecision(2)
+    assert np.isnan(ap.compute())  # nothing seen: nan, not 0
+    ap.update(torch.tensor([[0.9, 0.1], [0.2, 0.8]]), torch.tensor([0, 1]))
+    assert ap._targets[0].dtype == torch.uint8 and ap.compute() == 1.0
