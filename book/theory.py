@@ -444,13 +444,14 @@ glue("thm_n_unmet", int(status_counts.get("assumptions unmet", 0)), display=Fals
 
 # %%
 err_t = err_pop[feat]
-lv, measured, b_c1c2, b_c1c2_mu0, b_c, mus = [], [], [], [], [], []
+lv, measured, b_c1c2, b_c1c2_mu0, b_c, mus, c12s = [], [], [], [], [], [], []
 for r in sorted(den, key=lambda r: float(r["setting"].split("=")[1])):
     v0 = float(r["setting"].split("=")[1])
     c1, c2, c = expansion_at(feat, v0 * mean_abs)
     m = mu_at(v0 * mean_abs)[1]
     lv.append(v0)
     mus.append(m)
+    c12s.append(c1 * c2)
     measured.append(1 - r["mean"] / 100)
     b_c1c2.append(min(theorem1_bound(err_t, c1 * c2, m), 1.0))
     b_c1c2_mu0.append(min(theorem1_bound(err_t, c1 * c2), 1.0))
@@ -489,8 +490,7 @@ glue("informative_levels", f"only at v0 = {', '.join(f'{v:g}' for v in informati
      else "at no level of the sweep", display=False)
 glue("sweep_err_range", f"{min(measured):.3f} to {max(measured):.3f}", display=False)
 # which term keeps each level's bound at or above 1: the expansion term 4 Err / (c1 c2 - 1) or 4 mu
-term_exp = {v: theorem1_bound(err_t, c1c2_) for v, c1c2_ in zip(lv, [expansion_at(feat, v * mean_abs)[0]
-            * expansion_at(feat, v * mean_abs)[1] for v in lv])}
+term_exp = {v: theorem1_bound(err_t, c12) for v, c12 in zip(lv, c12s)}
 term_mu = {v: 4 * m for v, m in zip(lv, mus)}
 by_exp = [v for v in lv if term_exp[v] >= 1]
 by_mu = [v for v in lv if term_exp[v] < 1 <= term_mu[v]]

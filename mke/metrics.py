@@ -19,6 +19,14 @@ def accuracy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 _BOOTSTRAP_SEED_ARG = "rng" if "rng" in inspect.signature(stats.bootstrap).parameters else "random_state"
 
 
+def bootstrap_mean_interval(v, n_boot: int = 10000, seed: int = 0) -> tuple[float, float]:
+    """A seeded percentile-bootstrap 95 % interval of ``mean(v)``: it stays within the values'
+    range, so within any range the values respect (used by :func:`summarize` and the verdicts)."""
+    res = stats.bootstrap((np.asarray(v, dtype=float),), np.mean, n_resamples=int(n_boot), method="percentile",
+                          confidence_level=0.95, **{_BOOTSTRAP_SEED_ARG: np.random.default_rng(seed)})
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
 def summarize(values, bounds=None, n_boot: int = 10000, seed: int = 0) -> dict:
     """Mean, sample standard deviation and a 95 % confidence interval of the mean.
 
@@ -36,9 +44,7 @@ def summarize(values, bounds=None, n_boot: int = 10000, seed: int = 0) -> dict:
     half = float(stats.t.ppf(0.975, n - 1) * std / math.sqrt(n)) if n > 1 else 0.0
     lo, hi, kind = mean - half, mean + half, "t"
     if bounds is not None and n > 1 and std > 0 and np.isfinite(v).all() and (lo < bounds[0] or hi > bounds[1]):
-        res = stats.bootstrap((v,), np.mean, n_resamples=int(n_boot), method="percentile", confidence_level=0.95,
-                              **{_BOOTSTRAP_SEED_ARG: np.random.default_rng(seed)})
-        lo, hi, kind = float(res.confidence_interval.low), float(res.confidence_interval.high), "bootstrap"
+        (lo, hi), kind = bootstrap_mean_interval(v, n_boot, seed), "bootstrap"
     return {"mean": mean, "std": std, "n_seeds": n, "ci95": [lo, hi], "interval": kind,
             "values": [float(x) for x in v]}
 

@@ -23,12 +23,13 @@ estimate, or the claim was not tested) are made with :func:`status_row`; their v
 """
 from __future__ import annotations
 
-import inspect
 import math
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from mke.metrics import bootstrap_mean_interval
 
 VERDICTS = ("holds", "fails", "inconclusive")
 STATUSES = ("assumptions unmet", "estimate", "not tested", "exact: holds", "exact: fails")
@@ -36,8 +37,6 @@ DIGITS = 4  # floats in a claims row are rounded to this many decimals
 
 RULE = ("holds if the 95 % interval of mean(A - B) over paired seeds lies above the margin, "
         "fails if it lies below, inconclusive if it contains the margin")
-
-_BOOTSTRAP_SEED_ARG = "rng" if "rng" in inspect.signature(stats.bootstrap).parameters else "random_state"
 
 
 def _r(x: float) -> float:
@@ -102,10 +101,7 @@ def _test(d: np.ndarray, claim: str, *, chapter, section, margin, bounds, n_boot
             if leaves:
                 if int(n_boot) < 1:
                     raise ValueError(f"n_boot must be a positive number of resamples, got {n_boot}")
-                res = stats.bootstrap((d,), np.mean, n_resamples=int(n_boot), method="percentile",
-                                      confidence_level=0.95,
-                                      **{_BOOTSTRAP_SEED_ARG: np.random.default_rng(seed)})
-                lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
+                lo, hi = bootstrap_mean_interval(d, n_boot, seed)
                 interval = "bootstrap"
     effect, lo, hi, m = _r(effect), _r(lo), _r(hi), _r(margin)
     verdict = "holds" if lo > m else "fails" if hi < m else "inconclusive"

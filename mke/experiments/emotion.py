@@ -3,8 +3,9 @@
 Modality alpha is the face (frames every 0.5 s, stacked as channels), beta the voice (MFCCs).
 The teacher sees faces of D_l; every student trains on D_u, as Algorithm 1. T is dropout of rate
 r0 on the fused features and on both hidden layers of the MLP: three dropout layers where the
-paper (supplementary 2.1) has one of rate 0.5; the ``book`` profile uses r0 = 0.3, ``paper`` 0.5. Each seed trains its own teacher and students on one fixed split, so the
-spread over seeds is the spread of training, not of the split.
+paper (supplementary 2.1) has one of rate 0.5; the ``book`` profile uses r0 = 0.3, ``paper`` 0.5.
+Each seed trains its own teacher and students on one fixed split, so the spread over seeds is the
+spread of training, not of the split.
 """
 from __future__ import annotations
 

@@ -375,6 +375,7 @@ def relative_radius(task, v0: float, modalities) -> float:
     return float(v0 * task.inputs("D_u", modalities).abs().mean())
 
 
-__all__ = ["own_teacher_runs", "extra_claims", "CLOSE_TO_SUP", "authors_seeds", "model_factory", "run_version", "table1_rows", "denoising_rows", "pick_abc",
+__all__ = ["own_teacher_runs", "extra_claims", "CLOSE_TO_SUP",
+           "authors_seeds", "model_factory", "run_version", "table1_rows", "denoising_rows", "pick_abc",
            "neighbourhood_shares", "relative_radius", "pre_head_logits", "validate_parameters", "PROFILE_SETTINGS",
            "TABLE1_SETTINGS", "STUDENT_METHODS", "TEACHER_SEED", "twomoon_task"]
