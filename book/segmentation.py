@@ -22,6 +22,9 @@
 # as HHA images (horizontal disparity, height above the floor, angle with gravity; Gupta et al.
 # 2014), and learns from those pseudo labels only.
 #
+# ```{table} The methods of Table 3: what each model sees, what it trains on and with which targets and T
+# :name: tab-seg-methods
+#
 # | method | sees | trained on | targets | $\mathcal{T}$ |
 # |---|---|---|---|---|
 # | UM teacher | RGB | $D_l$ | true labels | none |
@@ -30,6 +33,7 @@
 # | MM student (no reg) | RGB + HHA | $D_u$ | pseudo labels | none |
 # | MM student (ours) | RGB + HHA | $D_u$ | pseudo labels | flip + scale |
 # | MM student (sup) | RGB + HHA | $D_u$ | true labels | flip + scale |
+# ```
 #
 # The teacher is a DeepLabV3+ (a ResNet-style encoder with dilation, ASPP, a decoder with a
 # low-level skip; `mke.seg_models.DeepLabV3Plus`). The MM student has one encoder per modality,
@@ -37,7 +41,8 @@
 # computed from both, then per-pixel softmax gates merge them; Chen et al. 2020) and the same
 # decoder (`mke.seg_models.SAGateDeepLab`). The UM student is the MM student's RGB branch alone.
 # $\mathcal{T}$ is the paper's: a random horizontal flip and a random scaling in [0.5, 1.75],
-# applied jointly to RGB, HHA and the (pseudo-)label maps (`mke.augment`). Pseudo labels are
+# applied jointly to RGB, HHA and the (pseudo-)label maps (`mke.augment`); the book profile
+# narrows the scaling (below). Pseudo labels are
 # soft, the paper's setting. The paper could not report an MM student (sup) on NYU, whose
 # unlabeled frames have no labels; the stand-in renders them, so here it is an upper bound.
 #
@@ -61,6 +66,7 @@ confidence_weighting = False  # weight each pixel's loss by omega (Eq. 15-16)
 depth_informative = True      # False: HHA of a random other frame (the control)
 results_dir = "results"       # relative to executed/
 threads = 2                   # torch threads (fixed, so that floats repeat)
+workers = 2                   # networks trained at once, one thread each (1: in turn on `threads`)
 
 # %%
 import time
@@ -71,7 +77,7 @@ import pandas as pd
 import torch
 
 import mke
-from mke import plots
+from mke import plots, report
 from mke.data.nyuv2 import CLASSES_40
 from mke.data.nyuv2_standin import colourise
 from mke.experiments import segmentation as sg
@@ -80,14 +86,9 @@ from mke.metrics import mean_std
 from mke.results import result_row, write_results
 from mke.runtime import resolve_device
 from mke.verdicts import claims_frame
+from myst_nb import glue
 
 sg.validate_parameters(**{k: globals()[k] for k in sg.PARAMETERS.names})  # every parameter, before any work
-
-
-def html(df, caption, index=False):
-    """A table rendered as HTML with its caption."""
-    styled = df.style.set_caption(caption)
-    return styled if index else styled.hide(axis="index")
 
 
 started = time.time()
@@ -97,7 +98,6 @@ n_seeds = n_seeds or setup.n_seeds
 seeds = list(range(n_seeds))
 dev = resolve_device(device)
 plots.style()
-pd.set_option("display.width", 140)
 print(f"mke {mke.__version__} | torch {torch.__version__} | device {dev.type} | threads {threads}")
 print(f"profile {profile}: frames {setup.height}x{setup.width}; teacher {setup.teacher_epochs} epochs, "
       f"students {setup.student_epochs}; batch {setup.batch_size}; seeds {seeds}")
@@ -140,14 +140,21 @@ print(f"profile {profile}: frames {setup.height}x{setup.width}; teacher {setup.t
 #   unlabeled data is video). $D_u$ of 744 frames (Tables 6-8) is the first 372 walks of it.
 # * **What the book profile shrinks**: frames of 24 x 32 pixels (NYU's are 480 x 640), encoders
 #   of width 16 with one or two basic blocks per stage (the paper's are ResNet-101), the
-#   students' encoders the shallower of the two, 20 teacher and 14 student epochs. The `paper`
-#   profile runs the same code at 480 x 640 with ResNet-101/-50 layouts.
+#   students' encoders the shallower of the two, 20 epochs for the teachers and for the
+#   students, and $\mathcal{T}$'s scaling narrowed to [0.75, 1.25] (at 24 x 32 the paper's 0.5
+#   leaves a 12 x 16 frame). Two networks train at once, each on one thread (`workers`). The
+#   `paper` profile runs the same code at 480 x 640 with ResNet-101/-50 layouts and the paper's
+#   scaling.
 #
 # The control (`depth_informative=False`) gives each frame the HHA image of a random other frame.
 #
 # **Calibration.** The stand-in's knobs (colour overlap 0.7, walks of 2 frames, which props are
-# unlabeled) and the book profile were set on rooms rendered with stand-in seed 1 and training
-# seed 1000; the book reports stand-in seed 0 and training seeds 0, 1, 2.
+# unlabeled) and the book profile (learning rate, epochs, the scaling range) were set on rooms
+# rendered with stand-in seed 1 and training seed 1000 (`bench/calibrate_segmentation.py`);
+# the book reports stand-in seed 0 and training seeds 0, 1, 2. The calibration also tried, and
+# the book leaves off, deeper students, dropout on the fused features, brightness and contrast
+# jitter of RGB, blanking RGB for part of an MM student's batches, confidence weighting, walks
+# of one frame and more colour overlap: none moved the MM student clear of its teacher.
 
 # %%
 t0 = time.time()
@@ -171,14 +178,16 @@ y_test = task.labels("test")
 counts = torch.bincount(y_test[y_test != 255].flatten(), minlength=sg.N_CLASSES)
 present = [k for k in range(sg.N_CLASSES) if counts[k] > 0]
 void = float((y_test == 255).float().mean() * 100)
-print(f"{len(present)} of the 40 classes appear in test; {void:.1f} % of test pixels are unlabeled (void)")
 freq = pd.Series((counts[present].double() / counts.sum() * 100).numpy(), index=[CLASSES_40[k] for k in present])
-print("pixel share (%) of the ten commonest:",
-      {k: round(float(v), 1) for k, v in freq.sort_values(ascending=False).head(10).items()})
+glue("n_present", len(present), display=False)
+glue("void_share", f"{void:.1f}", display=False)
+commonest = freq.sort_values(ascending=False).head(10).round(1)
+report.table(pd.DataFrame([commonest.values], columns=commonest.index),
+             "Share (%) of the labeled test pixels of the ten commonest classes")
 
 # %% [markdown]
-# Four test frames: RGB, the Kinect-like depth, its HHA encoding (as an RGB image) and the
-# labels in NYU's colour map.
+# {glue:text}`n_present` of the 40 classes appear in test; {glue:text}`void_share` % of the test
+# pixels are unlabeled (void), ignored by the loss and the metric.
 
 # %%
 def show_frames(columns, titles, frames=sg.FIGURE_FRAMES):
@@ -198,6 +207,8 @@ from mke.data.nyuv2 import official_split
 
 test_rows = official_split()["test"]
 lab = corpus.labeled
+
+# %% mystnb={"figure": {"caption": "Four test frames: RGB, the Kinect-like depth (metres), its HHA encoding shown as an RGB image, and the labels in NYU's colour map (void in black).", "name": "fig-seg-frames"}}
 fig = show_frames([lambda i, f: lab["rgb"][test_rows[f]].permute(1, 2, 0).numpy(),
                    lambda i, f: lab["depth"][test_rows[f]].numpy(),
                    lambda i, f: lab["hha"][test_rows[f]].permute(1, 2, 0).numpy(),
@@ -206,6 +217,9 @@ fig = show_frames([lambda i, f: lab["rgb"][test_rows[f]].permute(1, 2, 0).numpy(
 plots.show(fig)
 
 # %% [markdown]
+# Each row of the figure is one frame; colour alone leaves several classes alike, the HHA
+# channels (disparity, height, angle) separate them.
+#
 # ## Training: what the tables share
 #
 # Per seed: two teachers (the deeper and the shallower architecture of Table 7, 795 frames
@@ -222,7 +236,7 @@ t0 = time.time()
 runs = []
 for seed in seeds:
     runs.append(sg.run_seed(tasks, setup, seed, n_unlabeled, teacher_arch, soft_labels, confidence_weighting, dev,
-                            control_tasks, progress=None))
+                            control_tasks, progress=None, workers=workers))
     r = runs[-1]
     names = sg.settings(n_unlabeled, teacher_arch, soft_labels)
     print(f"seed {seed}: teacher {r.cells[(names['teacher_big'], 'um_teacher')].miou:.1f} mIoU, "
@@ -241,13 +255,13 @@ test_pixels = int((y_test != 255).sum())
 rows = sg.table_rows(runs, n_unlabeled, teacher_arch, soft_labels, test_pixels)
 
 
-def table(name, index="method"):
-    df = pd.DataFrame([{"setting": r["setting"], "method": METHODS[r["method"]].label, "ours": mean_std(r["values"]),
-                        "paper": r["paper"]} for r in rows if r["table"] == name])
-    return df
+def table(name):
+    return pd.DataFrame([{"setting": r["setting"], "method": METHODS[r["method"]].label,
+                          "ours": mean_std(r["values"]), "paper": r["paper"]} for r in rows if r["table"] == name])
 
 
-html(table("table3")[["method", "ours", "paper"]], f"Table 3: test mIoU (%), mean ± std over {n_seeds} seeds, |D_u| = {n_unlabeled}")
+report.table(table("table3")[["method", "ours", "paper"]],
+             f"Table 3: test mIoU (%), mean ± std over {n_seeds} seeds, |D_u| = {n_unlabeled}, beside the paper")
 
 # %% [markdown]
 # The paper's claims, judged on paired seeds by the library's one rule (`mke.verdicts`): the
@@ -256,9 +270,23 @@ html(table("table3")[["method", "ours", "paper"]], f"Table 3: test mIoU (%), mea
 
 # %%
 claim_rows = sg.claims(runs, n_unlabeled, teacher_arch, soft_labels, control=control_tasks is not None)
-html(claims_frame(claim_rows[:6]), "Claims of Table 3, paired by seed")
+
+
+def said(c):
+    """A claim's effect, interval and verdict as prose."""
+    return f"{c['effect']:+.2f} [{c['ci95'][0]:+.2f}, {c['ci95'][1]:+.2f}] mIoU, n = {c['n']}: {c['verdict']}"
+
+
+for key, c in zip(("expansion", "vs_noisy", "um_vs_teacher", "mm_vs_um", "reg", "sup"), claim_rows[:6]):
+    glue(f"claim_{key}", said(c), display=False)
+report.table(claims_frame(claim_rows[:6]), "Claims of Table 3, paired by seed (test mIoU, points)")
 
 # %% [markdown]
+# Knowledge expansion, the MM student against its teacher: {glue:text}`claim_expansion`. The MM
+# student against the NOISY student, which also sees the 795 labeled frames:
+# {glue:text}`claim_vs_noisy`. Depth for a student of the same pseudo labels (MM minus UM
+# student): {glue:text}`claim_mm_vs_um`.
+#
 # (tables-6-and-7)=
 # ## Tables 6 and 7: less unlabeled data, two teachers
 #
@@ -268,31 +296,44 @@ html(claims_frame(claim_rows[:6]), "Claims of Table 3, paired by seed")
 # both rows.
 
 # %%
-html(table("table6")[["method", "ours", "paper"]], f"Table 6: test mIoU (%), |D_u| = {n_unlabeled // 2}")
+report.table(table("table6")[["method", "ours", "paper"]],
+             f"Table 6: test mIoU (%), mean ± std over {n_seeds} seeds, |D_u| = {n_unlabeled // 2}, beside the paper")
 
 # %%
-t7 = table("table7")
-display(html(t7.pivot(index="method", columns="setting", values="ours").reindex(
-    [METHODS[m].label for m in sg.TABLE7_METHODS]), "Table 7: test mIoU (%), two teacher architectures", index=True))
-html(claims_frame(claim_rows[6:9]), "Claims of Tables 6 and 7, paired by seed")
+t7 = table("table7").pivot(index="method", columns="setting", values="ours")
+display(report.table(t7.reindex([METHODS[m].label for m in sg.TABLE7_METHODS]),
+                     f"Table 7: test mIoU (%), mean ± std over {n_seeds} seeds, for two teacher architectures "
+                     f"(|D_u| = {n_unlabeled // 2})", index=True))
+for key, c in zip(("more_du", "arch_main", "arch_other"), claim_rows[6:9]):
+    glue(f"claim_{key}", said(c), display=False)
+report.table(claims_frame(claim_rows[6:9]), "Claims of Tables 6 and 7, paired by seed (test mIoU, points)")
 
 # %% [markdown]
+# More unlabeled data for the MM student (Table 3 minus Table 6): {glue:text}`claim_more_du`.
+# The MM student against its teacher, for each of the two teachers:
+# {glue:text}`claim_arch_main` and {glue:text}`claim_arch_other`.
+#
 # (table-8)=
 # ## Table 8: hard or soft pseudo labels
 
 # %%
-display(html(table("table8").pivot(index="method", columns="setting", values="ours"),
-             f"Table 8: test mIoU (%), hard vs soft pseudo labels ({teacher_arch} teacher, |D_u| = {n_unlabeled // 2})",
-             index=True))
-html(claims_frame(claim_rows[9:11]), "Claims of Table 8, paired by seed")
+display(report.table(table("table8").pivot(index="method", columns="setting", values="ours"),
+                     f"Table 8: test mIoU (%), mean ± std over {n_seeds} seeds, hard vs soft pseudo labels "
+                     f"({teacher_arch} teacher, |D_u| = {n_unlabeled // 2})", index=True))
+for key, c in zip(("soft_mm", "soft_um"), claim_rows[9:11]):
+    glue(f"claim_{key}", said(c), display=False)
+report.table(claims_frame(claim_rows[9:11]), "Claims of Table 8, paired by seed (test mIoU, points)")
 
 # %% [markdown]
+# Soft minus hard pseudo labels: {glue:text}`claim_soft_mm` for the MM student,
+# {glue:text}`claim_soft_um` for the UM student. The paper's Table 8 has soft labels slightly
+# ahead for both (46.95 against 46.64 for the MM student).
+#
 # ## Per class: where depth helps
 #
-# IoU change from the teacher to the MM student (Table 3 setting), mean over seeds, for the
-# classes present in test.
+# The IoU change from the teacher to the MM student (Table 3 setting) per class present in test.
 
-# %%
+# %% mystnb={"figure": {"caption": "IoU change per class on test, MM student minus UM teacher (Table 3 setting): mean and standard deviation over seeds, classes ordered by the change.", "name": "fig-seg-per-class"}}
 pc_rows = sg.per_class_rows(runs, n_unlabeled, teacher_arch, soft_labels, present)
 pc = pd.DataFrame([{"class": r["setting"], "teacher IoU": r["teacher"], "MM student IoU": r["student"],
                     "change": r["mean"], "± (seeds)": r["std"]} for r in pc_rows]).set_index("class").round(1)
@@ -302,16 +343,26 @@ ax.bar(range(len(order)), pc.loc[order, "change"], yerr=pc.loc[order, "± (seeds
 ax.axhline(0, color="k", lw=0.8)
 ax.set_xticks(range(len(order)), order, rotation=70, fontsize=8)
 ax.set_ylabel("IoU change (points)")
-ax.set_title("MM student minus UM teacher, per class (test)")
 plots.show(fig)
 
+# %%
+gain = pc.sort_values("change")
+glue("largest_losses", ", ".join(f"{k} ({v:+.1f})" for k, v in gain["change"].head(3).items()), display=False)
+glue("largest_gains", ", ".join(f"{k} ({v:+.1f})" for k, v in gain["change"].tail(3)[::-1].items()), display=False)
+glue("n_classes_up", int((pc["change"] > 0).sum()), display=False)
+glue("n_classes", len(pc), display=False)
+
 # %% [markdown]
+# The MM student is ahead of its teacher on {glue:text}`n_classes_up` of the
+# {glue:text}`n_classes` classes. The largest gains: {glue:text}`largest_gains`; the largest
+# losses: {glue:text}`largest_losses`.
+#
 # ## Figures 5 and 8: predictions side by side
 #
 # Test frames with the ground truth and the predictions of the teacher, the NOISY student and
-# the MM student (seed 0, Table 3 setting), in NYU's colour map (void in black).
+# the MM student (seed 0, Table 3 setting).
 
-# %%
+# %% mystnb={"figure": {"caption": "The paper's Figures 5 and 8 on the stand-in: RGB, HHA, the truth and the predictions of the UM teacher, the NOISY student and the MM student (training seed 0, Table 3 setting), in NYU's colour map (void in black).", "name": "fig-seg-predictions"}}
 r0 = runs[0]
 names = sg.settings(n_unlabeled, teacher_arch, soft_labels)
 preds = {"UM teacher": r0.cells[(names["teacher_big"], "um_teacher")].pred,
@@ -325,13 +376,14 @@ fig = show_frames(cols, ["RGB", "HHA", "truth", *preds])
 plots.show(fig)
 
 # %% [markdown]
+# (figure-7)=
 # ## Figure 7: how confident the teacher is, pixel by pixel
 #
 # $\omega(x) = 1 - H(\tilde y)/\log K$ (Eq. 15) of the teacher's soft pseudo labels on an
 # unlabeled frame: low along object boundaries and on classes the teacher confuses. The
 # `confidence_weighting=True` parameter weights each pixel's loss by it (Eq. 16).
 
-# %%
+# %% mystnb={"figure": {"caption": "The paper's Figure 7 on the stand-in: an unlabeled frame and the per-pixel confidence omega(x) of the teacher's soft pseudo labels (training seed 0).", "name": "fig-seg-omega"}}
 unl = corpus.unlabeled
 fig, axes = plt.subplots(1, 2, figsize=(6, 2.4))
 axes[0].imshow(unl["rgb"][r0.omega["frame"]].permute(1, 2, 0).numpy())
@@ -343,24 +395,30 @@ for ax, t in zip(axes, ("unlabeled frame", "omega(x)")):
 plots.show(fig)
 
 # %% [markdown]
+# (control-depth-that-says-nothing)=
 # ## Control: depth that says nothing
 #
 # Every frame gets the HHA image of a random other frame: real HHA statistics, no information
 # about this frame's geometry. The teacher, its pseudo labels and the UM student are those of
-# Table 6; only the MM student is retrained.
+# Table 6; only the MM student is retrained. Whatever the MM student gains here comes from the
+# second encoder's capacity or from the augmentation, not from depth.
 
 # %%
 if control_tasks is not None:
     ctrl = sg.control_rows(runs, n_unlabeled, teacher_arch, soft_labels)
     um, mm = np.array(ctrl[1]["values"]), np.array(ctrl[0]["values"])
-    print(pd.DataFrame([{"UM student": mean_std(um), "MM student (uninformative HHA)": mean_std(mm),
-                         "MM - UM": mean_std(mm - um, signed=True)}]).to_string(index=False))
-    display(html(claims_frame(claim_rows[-1:]), "The control's claim, paired by seed"))
+    display(report.table(pd.DataFrame([{"UM student": mean_std(um), "MM student (uninformative HHA)": mean_std(mm),
+                                        "MM − UM": mean_std(mm - um, signed=True)}]),
+                         f"The control: test mIoU (%), mean ± std over {n_seeds} seeds, |D_u| = {n_unlabeled // 2}"))
+    glue("claim_control", said(claim_rows[-1]), display=False)
+    display(report.table(claims_frame(claim_rows[-1:]), "The control's claim, paired by seed (test mIoU, points)"))
 else:
     ctrl = []
-    print("depth_informative=False: the tables above are the control")
+    glue("claim_control", "not run (depth_informative=False: the tables above are the control)", display=False)
 
 # %% [markdown]
+# With uninformative depth, the MM student minus the UM student: {glue:text}`claim_control`.
+#
 # ## Results file
 #
 # Every number above is saved in `executed/results/segmentation.json`: rows `table3`, `table6`,
@@ -383,46 +441,61 @@ path = write_results("segmentation", parameters, rows, results_dir, dev.type, cl
 print(f"wrote {len(rows)} rows to {path}")
 
 # %% [markdown]
-# ## Why the students fall where they do
+# ## Where the students' accuracy comes from
 #
-# Three measurements locate the gap between the students and the teacher: how good the pseudo
+# Four measurements decompose the MM student's distance from its teacher: how good the pseudo
 # labels are (the teacher's mIoU on $D_u$, measurable because the stand-in renders $D_u$'s
-# labels), how much a student loses when it learns them (the UM student sees what the teacher
-# sees), and how much depth is worth to a student of the same labels (MM minus UM, and the
-# same with uninformative depth). The supervised MM student bounds what the inputs allow.
+# labels), what learning them costs or gains a student that sees what the teacher sees (UM
+# student minus teacher), what depth adds to a student of the same labels (MM minus UM
+# student, and the same with uninformative depth), and the room the true labels leave (the
+# supervised MM student).
 
 # %%
-pl = runs[0].pseudo_miou
-pl_big = np.mean([r.pseudo_miou[(teacher_arch, n_unlabeled)] for r in runs]) if pl else float("nan")
-um_, mm_, sup_ = (g_ := lambda m: sg.get(runs, "table3", m, names))("um_student"), g_("mm_student"), g_("mm_student_sup")
-t_ = g_("um_teacher")
-print(f"pseudo labels on D_u: {pl_big:.2f} mIoU (the teacher on test: {t_.mean():.2f})")
-print(f"UM student minus teacher: {(um_ - t_).mean():+.2f} mIoU: what learning the pseudo labels costs a student "
-      f"that sees the same RGB, at this profile's {setup.student_epochs} epochs")
-print(f"MM student minus UM student: {(mm_ - um_).mean():+.2f}: what depth adds to a student of the same labels")
-if ctrl:
-    print(f"with uninformative HHA, MM minus UM: {(np.array(ctrl[0]['values']) - np.array(ctrl[1]['values'])).mean():+.2f}")
-print(f"MM student (sup) minus MM student: {(sup_ - mm_).mean():+.2f}: the room the true labels leave")
-gain = pc.sort_values("change")
-print("largest losses:", {k: round(float(v), 1) for k, v in gain["change"].head(4).items()})
-print("largest gains:", {k: round(float(v), 1) for k, v in gain["change"].tail(4).items()})
+pl_big = (np.mean([r.pseudo_miou[(teacher_arch, n_unlabeled)] for r in runs]) if runs[0].pseudo_miou
+          else float("nan"))
+g = lambda s, m: sg.get(runs, s, m, names)
+t_, um_, mm_, sup_ = (g("table3", m) for m in ("um_teacher", "um_student", "mm_student", "mm_student_sup"))
+steps = pd.DataFrame([
+    {"step": "teacher on test", "mIoU or change": f"{t_.mean():.2f}"},
+    {"step": "teacher's pseudo labels on D_u", "mIoU or change": f"{pl_big:.2f}"},
+    {"step": "UM student − teacher (learning the pseudo labels)", "mIoU or change": mean_std(um_ - t_, signed=True)},
+    {"step": "MM − UM student (depth, same labels)", "mIoU or change": mean_std(mm_ - um_, signed=True)},
+    {"step": "MM − UM student, uninformative depth (Table 6 size)",
+     "mIoU or change": mean_std(np.array(ctrl[0]["values"]) - np.array(ctrl[1]["values"]), signed=True)
+     if ctrl else "not run"},
+    {"step": "MM student − teacher", "mIoU or change": mean_std(mm_ - t_, signed=True)},
+    {"step": "MM student (sup) − MM student (the room true labels leave)",
+     "mIoU or change": mean_std(sup_ - mm_, signed=True)},
+])
+glue("pl_big", f"{pl_big:.2f}", display=False)
+glue("um_minus_t", mean_std(um_ - t_, signed=True), display=False)
+glue("mm_minus_um", mean_std(mm_ - um_, signed=True), display=False)
+glue("sup_minus_mm", mean_std(sup_ - mm_, signed=True), display=False)
+report.table(steps, f"From the teacher to the MM student, Table 3 setting (test mIoU, mean ± std over {n_seeds} seeds)")
 
 # %% [markdown]
-# Read together: depth is informative (the supervised MM student is far above everything
-# else, and the MM student is above the UM student while its control is not), but a student
-# that learns the teacher's labels loses part of what the teacher knew before depth can pay it
-# back, most on small and rare classes, which soft labels from a weak teacher rarely name (the
-# per-class changes above). Whether longer training, full-size frames or pretrained encoders,
-# as the paper had, turn that balance is what the `paper` profile and the real data would show.
+# The teacher's pseudo labels on $D_u$ score {glue:text}`pl_big` mIoU. A student that sees only
+# RGB moves {glue:text}`um_minus_t` points from its teacher by learning them; depth adds
+# {glue:text}`mm_minus_um` points for a student of the same labels; the true labels would add
+# another {glue:text}`sup_minus_mm`. Depth is informative on the stand-in by construction; what
+# the chapter measures is how much of it Algorithm 1 recovers from an RGB teacher's labels.
 #
 # ## Summary
 
 # %%
-g = lambda s, m: sg.get(runs, s, m, names)
-t, mm, noisy = g("table3", "um_teacher").mean(), g("table3", "mm_student").mean(), g("table3", "noisy_student").mean()
-print(f"On {corpus.source} data ({n_seeds} seeds), the RGB teacher reaches {t:.2f} mIoU on test; the MM student, "
-      f"trained on its pseudo labels with HHA beside RGB, {mm:.2f} ({mm - t:+.2f}), against {noisy:.2f} for the "
-      f"NOISY student. Verdicts: " + "; ".join(f"{c['claim']}: {c['verdict']}" for c in claim_rows))
+summary = pd.DataFrame([{"claim": c["claim"], "verdict": c["verdict"]} for c in claim_rows])
+glue("summary_teacher", mean_std(t_), display=False)
+glue("summary_mm", mean_std(mm_), display=False)
+glue("summary_noisy", mean_std(g("table3", "noisy_student")), display=False)
+glue("summary_source", corpus.source, display=False)
+report.table(summary, f"Every claim of this chapter and its verdict ({corpus.source} data, {n_seeds} seeds)")
+
+# %% [markdown]
+# On the {glue:text}`summary_source` data the RGB teacher reaches {glue:text}`summary_teacher`
+# mIoU on test; the MM student, trained on its pseudo labels with HHA beside RGB, reaches
+# {glue:text}`summary_mm`, the NOISY student {glue:text}`summary_noisy`. Knowledge expansion
+# (MM student minus teacher): {glue:text}`claim_expansion`; MM minus NOISY student:
+# {glue:text}`claim_vs_noisy`; the control: {glue:text}`claim_control`.
 
 # %%
 print(f"chapter run time: {time.time() - started:.0f} s")

@@ -470,6 +470,32 @@ class Photometric(Augmentation):
         return {"modality": self.modality, "brightness": self.brightness, "contrast": self.contrast}
 
 
+class ModalityDrop(Photometric):
+    """Blank one modality's image (set it to 0, the mean of a standardised input) for a random share
+    ``p`` of the samples, one coin per sample (ModDrop, Neverova et al. 2016); geometry untouched.
+
+    A multimodal student under it must sometimes predict from its other modalities alone.
+    """
+
+    def __init__(self, modality: str, p: float = 0.0, *, kinds: Kinds | None = None):
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"ModalityDrop.p must lie in [0, 1), got {p}")
+        super().__init__(modality, kinds=kinds)
+        self.p = p
+        self.brightness = p  # adjust() multiplies by the per-sample 0/1 draw when brightness != 0
+
+    @property
+    def is_identity(self) -> bool:
+        return self.p == 0
+
+    def draw(self, n: int, size: Size, generator: torch.Generator | None) -> PhotometricParams:
+        keep = (_uniform(n, generator) >= self.p).to(torch.float64)
+        return PhotometricParams(keep, torch.ones(n, dtype=torch.float64))
+
+    def _describe(self) -> dict:
+        return {"modality": self.modality, "p": self.p}
+
+
 class Compose(Augmentation):
     """Augmentations in sequence, e.g. ``Compose(JointFlip(), JointScale(0.5, 1.75))`` (the paper's)."""
 
@@ -505,6 +531,7 @@ class Compose(Augmentation):
         return f"Compose({', '.join(map(repr, self.augs))})"
 
 
-def paper_segmentation_augment(kinds: Kinds | None = None) -> Compose:
-    """The paper's segmentation regulariser: random horizontal flip, then random scaling in [0.5, 1.75]."""
-    return Compose(JointFlip(0.5), JointScale(0.5, 1.75), kinds=kinds)
+def paper_segmentation_augment(kinds: Kinds | None = None, low: float = 0.5, high: float = 1.75) -> Compose:
+    """The paper's segmentation regulariser: random horizontal flip, then random scaling in [0.5, 1.75]
+    (``low``, ``high``: another range, e.g. for frames far smaller than NYU's)."""
+    return Compose(JointFlip(0.5), JointScale(low, high), kinds=kinds)

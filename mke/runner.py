@@ -93,6 +93,21 @@ def _one_thread_per_worker(workers: int):
         torch.set_num_threads(before)
 
 
+def run_parallel(calls, workers: int = 1) -> list:
+    """Call each zero-argument function of ``calls``; return their results in order.
+
+    ``workers > 1`` runs that many at once in threads, each torch op on one thread: for small
+    networks two trainings side by side finish sooner than one after the other on two threads
+    (``bench/bench_seg_workers.py``). Each training must draw from its own generators (as
+    :mod:`mke.seeds` gives them), so that its numbers do not depend on the interleaving.
+    """
+    calls = list(calls)
+    if workers <= 1 or len(calls) <= 1:
+        return [c() for c in calls]
+    with _one_thread_per_worker(workers), ThreadPoolExecutor(min(workers, len(calls))) as pool:
+        return list(pool.map(lambda c: c(), calls))
+
+
 def run_jobs(task, jobs: list[Job], seeds: list[int], make_model, cfg: TrainConfig,
              pseudo: PseudoLabels | dict[int, PseudoLabels] | None = None, *, vectorised: bool = True,
              device: torch.device | str = "cpu", scorers: dict | None = None,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import threading
 
 import torch
 
@@ -47,10 +48,16 @@ def generator(seed: int, role: str, stream: str, device: torch.device | str = "c
     return torch.Generator(device=torch.device(device)).manual_seed(derive(seed, role, stream))
 
 
+# torch's global generator is one per process: models built in several threads at once
+# (``workers > 1``) take turns, or their initial weights would depend on the interleaving
+_INIT_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
 def init_scope(seed: int, role: str):
     """Build a model inside this block: torch's global generator is seeded from the ``init``
-    stream and restored afterwards, so building a model never disturbs other draws."""
-    with torch.random.fork_rng(devices=[]):
+    stream and restored afterwards, so building a model never disturbs other draws. One thread
+    at a time holds the block (the global generator is shared by all threads)."""
+    with _INIT_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(derive(seed, role, "init"))
         yield

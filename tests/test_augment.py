@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mke.augment import (Compose, JointCrop, JointFlip, JointScale, Photometric, WindowParams,
+from mke.augment import (Compose, JointCrop, JointFlip, JointScale, ModalityDrop, Photometric, WindowParams,
                          paper_segmentation_augment)
 
 N, H, W, K = 16, 32, 48, 3
@@ -236,6 +236,23 @@ def test_strength_zero_is_the_exact_identity_and_draws_nothing(aug):
     for key in batch:
         assert torch.equal(out[key], batch[key]) and out[key].dtype == batch[key].dtype, key
         assert torch.equal(aug.apply(p, batch[key], KINDS[key]), batch[key]), key
+
+
+def test_modality_drop_blanks_whole_samples_of_one_key_only():
+    batch = make_batch()
+    g = gen(3)
+    state = g.get_state()
+    out, p = ModalityDrop("rgb", 0.0)(batch, KINDS, g)
+    assert torch.equal(g.get_state(), state) and torch.equal(out["rgb"], batch["rgb"])
+    big = {k: v.repeat(50, *([1] * (v.dim() - 1))) for k, v in batch.items()}
+    out, p = ModalityDrop("rgb", 0.4)(big, KINDS, gen(3))
+    blank = (out["rgb"] == 0).flatten(1).all(1)
+    kept = (out["rgb"] == big["rgb"]).flatten(1).all(1)
+    assert bool((blank ^ kept).all())  # each sample whole: blanked or untouched
+    assert 0.25 < blank.float().mean() < 0.55  # about p of them
+    assert all(torch.equal(out[k], big[k]) for k in big if k != "rgb")  # geometry and other keys untouched
+    with pytest.raises(ValueError, match="ModalityDrop.p"):
+        ModalityDrop("rgb", 1.0)
 
 
 def test_non_identity_flags():

@@ -61,6 +61,7 @@ def _png_size(path: Path) -> tuple[int, int]:
 # pages finished as publications (issue: the book as a publication): every table and figure
 # captioned, no output wider than the text column
 PUBLISHED = ("executed/intro.html", "executed/twomoon.html", "executed/emotion.html", "executed/theory.html",
+             "executed/segmentation.html",
              "executed/claims.html")
 MAX_TEXT_LINE = 110  # characters of printed output a text column holds without a scroll bar
 

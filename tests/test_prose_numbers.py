@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = ("intro", "twomoon", "emotion", "theory", "claims")
+CHAPTERS = ("intro", "twomoon", "emotion", "theory", "claims", "segmentation")
 
 # number -> why it may be typed (facts, not measurements); COMMON holds for every chapter
 COMMON = {"95 %": "the confidence level of every interval"}
@@ -25,6 +25,15 @@ ALLOWED = {
                 "80 %.": "the paper's D_u share", "2.1": "supplementary Section 2.1 (a reference)",
                 "0.6": "the stand-in's normal intensity (a knob)", "100 %": "the ceiling of an accuracy"},
     "theory": {"0.01": "the grid step of the boundary search"},
+    # the stand-in's rendering rules (mke.data.nyuv2_standin) and the paper's scaling range
+    "segmentation": {"0.5": "the paper's lowest scale", "1.75": "the paper's highest scale",
+                     "0.75": "the book profile's lowest scale", "1.25": "the book profile's highest scale",
+                     "0.45": "a bed's top (stand-in prior, m)", "0.6": "a bed's top (stand-in prior, m)",
+                     "0.7": "a table's top (prior, m) and the colour-overlap knob",
+                     "0.78": "a table's top (stand-in prior, m)", "1.45": "upper cabinets (stand-in prior, m)",
+                     "1.0": "camera height (stand-in prior, m)", "1.6": "camera height (stand-in prior, m)",
+                     "1.2": "Kinect noise model (mm)", "1.9": "Kinect noise model (mm)",
+                     "0.4": "Kinect noise model (m)"},
 }
 
 MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]*\$", re.S)

@@ -85,6 +85,23 @@ def test_one_seed_fills_every_cell_the_tables_need(tasks, corpus):
     assert [r["method"] for r in ctrl] == ["mm_student", "um_student"]
 
 
+def test_two_workers_give_the_numbers_of_one(tasks):
+    """Trainings side by side (each op on one thread) equal the same trainings in turn on one
+    thread: every network is built and trained from its own seeded streams, whatever the
+    interleaving (models are built under mke.seeds' lock)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        one = sg.run_seed(tasks, QUICK, 3, 32, "deep", True, False, "cpu", None, workers=1)
+        two = sg.run_seed(tasks, QUICK, 3, 32, "deep", True, False, "cpu", None, workers=2)
+    finally:
+        torch.set_num_threads(before)
+    assert set(one.cells) == set(two.cells) and len(one.cells) == 17
+    for key in one.cells:
+        assert one.cells[key].miou == two.cells[key].miou, key
+        assert torch.equal(one.cells[key].pred, two.cells[key].pred), key
+
+
 def test_transforms_are_the_papers():
     from mke.methods import METHODS
 
@@ -92,6 +109,10 @@ def test_transforms_are_the_papers():
     T = sg.transform_for(METHODS["mm_student"])
     assert T.geometric is not None and T.input_noise == 0
     assert sg.transform_for(METHODS["noisy_student"]).input_noise == sg.NOISY_INPUT
+    # the paper's scaling at NYU's size; the book profile's 24 x 32 frames narrow it
+    assert sg.PROFILE_SETTINGS["paper"].scale == (0.5, 1.75) and sg.PROFILE_SETTINGS["book"].scale == (0.75, 1.25)
+    scale = sg.transform_for(METHODS["mm_student"], sg.PROFILE_SETTINGS["book"].scale).geometric.augs[-1]
+    assert (scale.low, scale.high) == (0.75, 1.25)
 
 
 @pytest.mark.parametrize("name,value,match", [("profile", "huge", "profile"), ("n_unlabeled", 3, "n_unlabeled"),
