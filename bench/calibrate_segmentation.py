@@ -46,6 +46,7 @@ def main() -> None:
     ap.add_argument("--n-unlabeled", type=int, default=1488)
     ap.add_argument("--hard", action="store_true", help="hard pseudo labels")
     ap.add_argument("--cw", action="store_true", help="confidence weighting (Eq. 15-16)")
+    ap.add_argument("--teacher-T", action="store_true", help="train the teacher with T (flip + scale) too")
     ap.add_argument("--methods", default="um_student,noisy_student,mm_student", help="students, comma-separated")
     ap.add_argument("--noreg", action="store_true", help="also the MM student without T")
     ap.add_argument("--control", action="store_true", help="also the MM student with uninformative HHA")
@@ -77,8 +78,13 @@ def main() -> None:
     scores: dict[str, list] = {m: [] for m in ["um_teacher", "pseudo_D_u", *names, "control", "mm_student"]}
     for s in (int(v) for v in args.seeds.split(",")):
         t1 = time.time()
-        teacher = train_teacher(task, seg.model_factory(prof, args.teacher_arch), prof.teacher_cfg(), s, "cpu",
-                                checkpoint=True)
+        if args.teacher_T:  # the teacher as a regularised model of D_l's true labels
+            um_teacher = replace(METHODS["um_teacher"], regularised=True)
+            teacher = train_student(task, um_teacher, seg.model_factory(prof, args.teacher_arch), None,
+                                    prof.teacher_cfg(), seg.transform_for(um_teacher, prof.scale), s, "cpu").eval()
+        else:
+            teacher = train_teacher(task, seg.model_factory(prof, args.teacher_arch), prof.teacher_cfg(), s, "cpu",
+                                    checkpoint=True)
         scores["um_teacher"].append(seg.miou(teacher, task, METHODS["um_teacher"])[0])
         pseudo = pseudo_label(teacher, task.inputs("D_u", ("rgb",)), soft=not args.hard, kind=DENSE, batch_size=64)
         hard = torch.nn.functional.one_hot(pseudo.hard.long(), seg.N_CLASSES).permute(0, 3, 1, 2).float()
@@ -96,7 +102,7 @@ def main() -> None:
             scores[name].append(seg.miou(student, t, method)[0])
             print(f"seed {s} {name}: {scores[name][-1]:.2f} ({time.time() - t1:.0f} s)", flush=True)
     print(f"\nstand-in seed {args.standin_seed}, knobs {knobs}, profile {prof}, dropout {seg.FEATURE_DROPOUT}, "
-          f"photometric {seg.PHOTOMETRIC}, RGB drop {seg.RGB_DROP}, {'hard' if args.hard else 'soft'} labels, weighting {args.cw}, {time.time() - t0:.0f} s")
+          f"photometric {seg.PHOTOMETRIC}, RGB drop {seg.RGB_DROP}, {'hard' if args.hard else 'soft'} labels, weighting {args.cw}, teacher T {args.teacher_T}, {time.time() - t0:.0f} s")
     for m, v in scores.items():
         if v:
             print(f"{m:18s} mIoU {np.round(v, 2)}")
