@@ -90,3 +90,27 @@ def test_stacked_levels_are_per_member():
     assert noise[0].abs().max().item() == 0.0
     for e, (level, scale) in enumerate([(1.0, 2.0), (2.0, 3.0)], start=1):
         assert noise[e].std().item() == pytest.approx(level * scale, rel=0.1)
+
+
+def test_describe_names_every_component_exactly():
+    """T's description is what chapters print beside a setting: pin it component by component."""
+    from mke.augment import JointFlip
+
+    assert Transform().describe() == "identity"
+    assert (T1(0.5) + T2(0.25) + T3(0.125)).describe() == "T1 v0=0.5 + T2 v1=0.25 + T3 r0=0.125"
+    assert T3(0.3).describe() == "T3 r0=0.3" and T2(2.0).describe() == "T2 v1=2"
+    assert Transform(input_noise=torch.tensor([0.1, 0.2])).describe() == "T1 v0=[...]"
+
+    def blur(x):
+        return x
+
+    assert Transform(augment=blur).describe() == "augment=blur"
+    assert Transform(augment=lambda x: x).describe() == "augment=<lambda>"
+
+    class Custom:
+        def __call__(self, x):
+            return x
+
+    assert Transform(augment=Custom()).describe() == "augment=custom"
+    assert Transform(geometric=JointFlip(0.5)).describe() == "geometric=JointFlip(p=0.5)"
+    assert (T1(1.0) + Transform(geometric=JointFlip(0.5))).describe() == "T1 v0=1 + geometric=JointFlip(p=0.5)"
