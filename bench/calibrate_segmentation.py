@@ -87,10 +87,7 @@ def main() -> None:
                                     checkpoint=True)
         scores["um_teacher"].append(seg.miou(teacher, task, METHODS["um_teacher"])[0])
         pseudo = pseudo_label(teacher, task.inputs("D_u", ("rgb",)), soft=not args.hard, kind=DENSE, batch_size=64)
-        hard = torch.nn.functional.one_hot(pseudo.hard.long(), seg.N_CLASSES).permute(0, 3, 1, 2).float()
-        metric = seg.MeanIoU(seg.N_CLASSES, ignore_index=seg.IGNORE_INDEX)
-        metric.update(hard, task.labels("D_u"))
-        scores["pseudo_D_u"].append(metric.compute())
+        scores["pseudo_D_u"].append(seg.pseudo_miou(pseudo, task))
         print(f"seed {s} teacher {scores['um_teacher'][-1]:.2f}, its D_u labels {scores['pseudo_D_u'][-1]:.2f} "
               f"({time.time() - t1:.0f} s)", flush=True)
         for name, t in [(m, task) for m in names] + ([("control", control)] if control is not None else []):
@@ -102,7 +99,8 @@ def main() -> None:
             scores[name].append(seg.miou(student, t, method)[0])
             print(f"seed {s} {name}: {scores[name][-1]:.2f} ({time.time() - t1:.0f} s)", flush=True)
     print(f"\nstand-in seed {args.standin_seed}, knobs {knobs}, profile {prof}, dropout {seg.FEATURE_DROPOUT}, "
-          f"photometric {seg.PHOTOMETRIC}, RGB drop {seg.RGB_DROP}, {'hard' if args.hard else 'soft'} labels, weighting {args.cw}, teacher T {args.teacher_T}, {time.time() - t0:.0f} s")
+          f"photometric {seg.PHOTOMETRIC}, RGB drop {seg.RGB_DROP}, {'hard' if args.hard else 'soft'} labels, "
+          f"weighting {args.cw}, teacher T {args.teacher_T}, {time.time() - t0:.0f} s")
     for m, v in scores.items():
         if v:
             print(f"{m:18s} mIoU {np.round(v, 2)}")

@@ -24,7 +24,7 @@ import torch
 
 from mke import seeds
 from mke.algorithm import PseudoLabels, pseudo_label, train_student, train_teacher
-from mke.augment import paper_segmentation_augment
+from mke.augment import Compose, JointFlip, JointScale, ModalityDrop, Photometric, paper_segmentation_augment
 from mke.cache import cached, fingerprint
 from mke.data.task import Task
 from mke.kinds import DENSE, IGNORE_INDEX
@@ -287,14 +287,10 @@ def transform_for(method: Method, scale: tuple = (0.5, 1.75)) -> Transform | Non
     (:data:`RGB_DROP`); none raised the MM student on the calibration rooms."""
     if not method.regularised:
         return None
-    geometric = paper_segmentation_augment(None, *scale)
-    if any(PHOTOMETRIC) or (RGB_DROP and method.multimodal):
-        from mke.augment import Compose, JointFlip, JointScale, ModalityDrop, Photometric
-
-        parts = [JointFlip(0.5), Photometric("rgb", *PHOTOMETRIC)]
-        if method.multimodal and RGB_DROP:
-            parts.append(ModalityDrop("rgb", RGB_DROP))
-        geometric = Compose(*parts, JointScale(*scale))
+    extras = [Photometric("rgb", *PHOTOMETRIC)] if any(PHOTOMETRIC) else []
+    extras += [ModalityDrop("rgb", RGB_DROP)] if RGB_DROP and method.multimodal else []
+    geometric = (Compose(JointFlip(0.5), *extras, JointScale(*scale)) if extras
+                 else paper_segmentation_augment(None, *scale))
     T = Transform(geometric=geometric)
     if FEATURE_DROPOUT:
         T = T + T3(FEATURE_DROPOUT)
@@ -311,6 +307,15 @@ def miou(model, task: Task, method: Method, split: str = "test") -> tuple[float,
         sl = slice(start, start + 64)
         metric.update(predict(model, {k: v[sl] for k, v in x.items()}), y[sl])
     return metric.compute(), metric.per_class()
+
+
+def pseudo_miou(pseudo: PseudoLabels, task: Task) -> float:
+    """mIoU (percent) of the pseudo labels' argmax against D_u's labels (the stand-in renders them)."""
+    metric = MeanIoU(N_CLASSES, ignore_index=IGNORE_INDEX)
+    metric.reset()
+    metric.update(torch.nn.functional.one_hot(pseudo.hard.long(), N_CLASSES).permute(0, 3, 1, 2).float(),
+                  task.labels("D_u"))
+    return metric.compute()
 
 
 @dataclass
@@ -397,12 +402,7 @@ def run_seed(tasks: dict[int, Task], profile: Profile, seed: int, n_unlabeled: i
         log(f"seed {seed} teacher {arch}: {run.cells[(f'du{big}/{arch}/teacher', 'um_teacher')].miou:.2f}")
         for n in (big, small):
             if tasks[n].info.get("du_truth"):
-                hard = labels(t, tasks[n], False).hard
-                metric = MeanIoU(N_CLASSES, ignore_index=IGNORE_INDEX)
-                metric.reset()
-                metric.update(torch.nn.functional.one_hot(hard.long(), N_CLASSES).permute(0, 3, 1, 2).float(),
-                              tasks[n].labels("D_u"))
-                run.pseudo_miou[(arch, n)] = metric.compute()
+                run.pseudo_miou[(arch, n)] = pseudo_miou(labels(t, tasks[n], False), tasks[n])
         if arch == teacher_arch:
             main = {n: labels(t, tasks[n], soft) for n in (big, small)}
             # Table 3: every method at |D_u| = big
