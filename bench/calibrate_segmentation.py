@@ -50,10 +50,11 @@ def main() -> None:
     ap.add_argument("--methods", default="um_student,noisy_student,mm_student", help="students, comma-separated")
     ap.add_argument("--noreg", action="store_true", help="also the MM student without T")
     ap.add_argument("--control", action="store_true", help="also the MM student with uninformative HHA")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (1: run two calibrations side by side)")
     args = ap.parse_args()
     if args.standin_seed == seg.STANDIN_SEED:
         raise SystemExit(f"--standin-seed {seg.STANDIN_SEED} is the book's: calibrate on other rooms")
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     prof = replace(seg.PROFILE_SETTINGS["book"], **json.loads(args.profile))
     if args.student_arch:
         prof = replace(prof, student_arch=args.student_arch)
