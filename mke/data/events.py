@@ -229,8 +229,9 @@ def read_class_indices(path) -> list[AudioSetClass]:
 
 def read_audioset_segments(path) -> list[AudioSetSegment]:
     """An AudioSet segments CSV: ``YTID, start_seconds, end_seconds, "mid,mid,..."``."""
-    expected = 'an AudioSet segment: YTID, start_seconds, end_seconds, "/m/..,/m/.."'
-    path = _check_file(path, "AudioSet segments CSV", "balanced_train_segments.csv style rows " + expected[14:])
+    rows = 'YTID, start_seconds, end_seconds, "/m/..,/m/.."'
+    expected = "an AudioSet segment: " + rows
+    path = _check_file(path, "AudioSet segments CSV", "balanced_train_segments.csv style rows " + rows)
     out = []
     for lineno, row in _csv_rows(path, "ytid"):
         if len(row) != 4:
