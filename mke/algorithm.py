@@ -171,19 +171,21 @@ class StudentDataset(torch.utils.data.Dataset):
     def __len__(self):
         return sum(n for _, n in self.parts)
 
-    def __getitem__(self, i):
+    def __getitem__(self, index):
+        i = index
         for split, n in self.parts:
             if i < n:
                 break
             i -= n
         else:
-            raise IndexError(i)
+            raise IndexError(f"index {index} out of range for {len(self)} items")
         item = self.task.splits[split][i]
         x = ({m: item[m] for m in self.modalities} if not self.task.concat
              else torch.cat([item[m] for m in self.modalities], dim=-1))
         kind, soft = self.task.kind, self.pseudo is not None and self.pseudo.soft
         if split == "D_l" or self.method.targets == "true":
-            y = kind.one_hot(item["y"], self.task.num_classes) if soft else item["y"]
+            # one_hot on a batch of one: a dense label map's class axis goes first, as in proba[i]
+            y = kind.one_hot(item["y"].unsqueeze(0), self.task.num_classes)[0] if soft else item["y"]
             w = torch.ones(item["y"].shape if kind.name == "dense" else ())
         else:
             proba = self.pseudo.proba[i]

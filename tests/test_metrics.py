@@ -1,12 +1,15 @@
 """The streaming metric objects of mke.metrics against scikit-learn (and a few hand-computed cases)."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
+from scipy import stats as scipy_stats
 from sklearn.metrics import (accuracy_score, average_precision_score, confusion_matrix, jaccard_score,
                              recall_score)
 
 from mke.metrics import (Accuracy, AveragePrecision, ConfusionMatrix, MeanIoU, Metric, PerClassRecall,
-                         accuracy)
+                         accuracy, summarize)
 
 K = 5
 
@@ -470,3 +473,265 @@ def test_average_precision_names_itself_for_a_bad_class_count_and_stores_uint8_t
     assert np.isnan(ap.compute())  # nothing seen: nan, not 0
     ap.update(torch.tensor([[0.9, 0.1], [0.2, 0.8]]), torch.tensor([0, 1]))
     assert ap._targets[0].dtype == torch.uint8 and ap.compute() == 1.0
+
+
+# ------------------------------------------------------------------ summarize and its bootstrap, pinned
+# (make mutation's survivors in mke.metrics, issue 10: every default, bound test and message exactly)
+
+def _percentile_bootstrap(v, n_boot=10000, seed=0):
+    """The 95 % percentile bootstrap of the mean written out with numpy alone: ``n_boot`` resamples of
+    ``len(v)`` indices from ``default_rng(seed)``, the 2.5 % and 97.5 % linear quantiles of their means."""
+    v = np.asarray(v, dtype=np.float64)
+    idx = np.random.default_rng(seed).integers(0, len(v), (n_boot, len(v)))
+    alpha = (1 - 0.95) / 2
+    return [float(q) for q in np.quantile(v[idx].mean(-1), [alpha, 1 - alpha])]
+
+
+# 18 values just under 100 and two far below: mean 99.30, t-interval up to 100.29 (> 100); the bootstrap
+# means are (almost) all distinct, so the endpoints move with the seed and with the number of resamples
+NEAR_100 = 100 - np.concatenate([np.sqrt(np.arange(1, 19)) / 100, [5.3, 8.1]])
+
+
+def _t_interval(v):
+    v = np.asarray(v, dtype=np.float64)
+    n = len(v)
+    mean, std = v.mean(), v.std(ddof=1)
+    half = scipy_stats.t.ppf(0.975, df=n - 1) * std / np.sqrt(n)
+    return [mean - half, mean + half]
+
+
+def test_bootstrap_mean_interval_is_the_seeded_percentile_bootstrap():
+    from mke.metrics import bootstrap_mean_interval
+
+    ref = _percentile_bootstrap(NEAR_100)
+    got = bootstrap_mean_interval(NEAR_100)  # defaults: n_boot=10000, seed=0
+    assert isinstance(got, tuple) and all(type(x) is float for x in got)
+    assert list(got) == pytest.approx(ref, rel=1e-13, abs=0)
+    assert list(bootstrap_mean_interval(list(NEAR_100), 10000, 0)) == pytest.approx(ref, rel=1e-13, abs=0)
+    # another seed or another number of resamples gives other endpoints (the defaults are pinned above)
+    for n_boot, seed in [(10000, 1), (10001, 0), (9999, 0), (2000, 0)]:
+        other = _percentile_bootstrap(NEAR_100, n_boot, seed)
+        assert abs(other[0] - ref[0]) > 1e-7 or abs(other[1] - ref[1]) > 1e-7
+        assert list(bootstrap_mean_interval(NEAR_100, n_boot, seed)) == pytest.approx(other, rel=1e-13, abs=0)
+        assert list(bootstrap_mean_interval(NEAR_100, n_boot=n_boot, seed=seed)) == pytest.approx(other, rel=1e-13,
+                                                                                                   abs=0)
+    # a 95 % interval, not scipy's 0.95 by accident of another level: 90 % would be narrower
+    lo, hi = got
+    assert lo < np.quantile(NEAR_100[np.random.default_rng(0).integers(0, 20, (10000, 20))].mean(-1), 0.05)
+    assert min(NEAR_100) <= lo < hi <= max(NEAR_100)
+
+
+def test_bootstrap_mean_interval_computes_in_float64():
+    from mke.metrics import bootstrap_mean_interval
+
+    v32 = NEAR_100.astype(np.float32)  # e.g. accuracies taken from float32 tensors
+    ref = _percentile_bootstrap(v32.astype(np.float64))
+    assert list(bootstrap_mean_interval(v32)) == pytest.approx(ref, rel=1e-13, abs=0)
+    # integers and numeric strings are converted to float too
+    assert bootstrap_mean_interval([1, 2, 4, 7, 11]) == bootstrap_mean_interval([1.0, 2.0, 4.0, 7.0, 11.0])
+    assert bootstrap_mean_interval(["1", "2", "4"]) == bootstrap_mean_interval([1.0, 2.0, 4.0])
+
+
+def test_summarize_returns_exactly_this_dict():
+    v = [71.3, 70.9, 72.15, 71.8, 70.35]
+    lo, hi = _t_interval(v)
+    got = summarize(v)
+    assert list(got) == ["mean", "std", "n_seeds", "ci95", "interval", "values"]
+    assert got == {"mean": pytest.approx(71.3, abs=1e-12), "std": pytest.approx(np.std(v, ddof=1), rel=1e-14),
+                   "n_seeds": 5, "ci95": [pytest.approx(lo, rel=1e-14), pytest.approx(hi, rel=1e-14)],
+                   "interval": "t", "values": v}
+    assert all(type(x) is float for x in (got["mean"], got["std"], *got["ci95"], *got["values"]))
+    # any iterable of numbers: a generator, integers (stored as floats), numeric strings
+    assert summarize(x for x in v) == got
+    ints = summarize([1, 2, 3, 6])
+    assert ints["mean"] == 3.0 and ints["values"] == [1.0, 2.0, 3.0, 6.0]
+    assert all(type(x) is float for x in ints["values"])
+    assert summarize(["1", "2", "3", "6"]) == ints
+
+
+def test_summarize_computes_in_float64():
+    v32 = np.array([71.3, 70.9, 72.15, 71.8, 70.35], dtype=np.float32)  # float32 sums would round
+    v64 = v32.astype(np.float64)
+    assert summarize(v32) == summarize(v64)
+    assert summarize(v32)["mean"] == float(v64.mean()) != float(v32.mean())
+    assert summarize(v32)["std"] == float(v64.std(ddof=1))
+
+
+def test_summarize_of_one_and_two_values():
+    one = summarize([5.0], bounds=(0, 1))  # a single value: no spread, no interval, never a bootstrap
+    assert one == {"mean": 5.0, "std": 0.0, "n_seeds": 1, "ci95": [5.0, 5.0], "interval": "t", "values": [5.0]}
+    two = summarize([0.5, 99.5], bounds=(0, 100))  # n = 2: the t-interval leaves [0, 100] -> bootstrap
+    assert two["interval"] == "bootstrap"
+    assert two["ci95"] == pytest.approx(_percentile_bootstrap([0.5, 99.5]), rel=1e-13, abs=0)
+    assert summarize([0.5, 99.5])["ci95"] == pytest.approx(_t_interval([0.5, 99.5]), rel=1e-14)
+
+
+@pytest.mark.parametrize("values", [[], (), iter([])])
+def test_summarize_of_nothing_raises(values):
+    with pytest.raises(ValueError, match=r"^summarize\(\) needs at least one value$"):
+        summarize(values)
+
+
+def test_summarize_bootstraps_exactly_when_the_t_interval_leaves_the_bounds():
+    t_lo, t_hi = _t_interval(NEAR_100)
+    assert t_hi > 100 > NEAR_100.max() and t_lo > 0
+    plain = summarize(NEAR_100)
+    assert plain["interval"] == "t" and plain["ci95"] == pytest.approx([t_lo, t_hi], rel=1e-14)
+    b = summarize(NEAR_100, bounds=(0, 100))  # defaults n_boot=10000, seed=0
+    ref = _percentile_bootstrap(NEAR_100)
+    assert b["interval"] == "bootstrap" and b["ci95"] == pytest.approx(ref, rel=1e-13, abs=0)
+    assert {k: b[k] for k in ("mean", "std", "n_seeds", "values")} == {k: plain[k] for k in
+                                                                       ("mean", "std", "n_seeds", "values")}
+    assert summarize(NEAR_100, (0, 100), 10000, 0) == b
+    # seed and n_boot reach the bootstrap
+    for kwargs, (n_boot, seed) in [({"seed": 1}, (10000, 1)), ({"n_boot": 10001}, (10001, 0)),
+                                   ({"n_boot": 3000, "seed": 7}, (3000, 7))]:
+        other = summarize(NEAR_100, bounds=(0, 100), **kwargs)["ci95"]
+        assert other == pytest.approx(_percentile_bootstrap(NEAR_100, n_boot, seed), rel=1e-13, abs=0)
+        assert other != pytest.approx(ref, rel=1e-9, abs=0)
+    # leaving at the lower end only (mirror image) also bootstraps
+    low = summarize(100 - NEAR_100, bounds=(0, 100))
+    assert low["interval"] == "bootstrap"
+    assert low["ci95"] == pytest.approx(_percentile_bootstrap(100 - NEAR_100), rel=1e-11, abs=0)
+
+
+def test_summarize_keeps_t_when_the_interval_stays_within_or_touches_the_bounds():
+    t_lo, t_hi = summarize(NEAR_100)["ci95"]
+    # touching a bound is not leaving it: the comparisons are strict
+    for bounds in [(t_lo, t_hi), (t_lo, np.inf), (-np.inf, t_hi), (0, 101), (-1e9, 1e9)]:
+        got = summarize(NEAR_100, bounds=bounds)
+        assert got["interval"] == "t" and got["ci95"] == [t_lo, t_hi], bounds
+    inside = summarize([40.0, 50.0, 65.0], bounds=(0, 100))
+    assert inside["interval"] == "t" and inside["ci95"] == pytest.approx(_t_interval([40.0, 50.0, 65.0]), rel=1e-14)
+    # just past either end: bootstrap
+    assert summarize(NEAR_100, bounds=(np.nextafter(t_lo, np.inf), np.inf))["interval"] == "bootstrap"
+    assert summarize(NEAR_100, bounds=(-np.inf, np.nextafter(t_hi, -np.inf)))["interval"] == "bootstrap"
+
+
+def test_summarize_without_spread_or_with_non_finite_values_keeps_t():
+    # all equal, even outside the bounds: the t-interval is the point itself (no bootstrap of a constant)
+    const = summarize([150.0, 150.0, 150.0], bounds=(0, 100))
+    assert const == {"mean": 150.0, "std": 0.0, "n_seeds": 3, "ci95": [150.0, 150.0], "interval": "t",
+                     "values": [150.0, 150.0, 150.0]}
+    with np.errstate(invalid="ignore"):  # the std of [.., inf] is nan (inf - inf)
+        with_inf = summarize([99.0, 100.0, np.inf], bounds=(0, 100))
+    assert with_inf["interval"] == "t" and with_inf["mean"] == np.inf
+    with_nan = summarize([99.0, 100.0, np.nan], bounds=(0, 100))
+    assert with_nan["interval"] == "t" and np.isnan(with_nan["mean"])
+
+
+# ------------------------------------------------------------------ metric objects, pinned
+
+def test_metrics_accept_lists_and_numpy_arrays():
+    scores = [[0.1, 0.9, 0.0], [0.8, 0.1, 0.1], [0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]
+    y = [1, 0, 1, 2]  # predictions 1, 0, 2, 0: two right
+    assert Accuracy()(scores, y) == 50.0
+    assert Accuracy()(np.array(scores), np.array(y)) == 50.0
+    np.testing.assert_array_equal(ConfusionMatrix(3)(scores, y), [[1, 0, 0], [0, 1, 1], [1, 0, 0]])
+    assert AveragePrecision(3)(np.array(scores), y) == pytest.approx(
+        np.mean([average_precision_score(np.array(y) == c, np.array(scores)[:, c]) for c in range(3)]), abs=1e-12)
+
+
+def test_class_dim_may_be_any_valid_negative_axis():
+    # class_dim=-2 on a [K, N] output: the classes on the first axis (the lowest valid negative index)
+    scores = torch.tensor([[0.1, 0.8, 0.2, 0.6], [0.9, 0.1, 0.3, 0.3], [0.0, 0.1, 0.5, 0.1]])
+    y = torch.tensor([1, 0, 1, 2])
+    assert Accuracy(class_dim=-2)(scores, y) == 50.0
+    assert Accuracy(class_dim=0)(scores, y) == 50.0
+    np.testing.assert_array_equal(ConfusionMatrix(3, class_dim=-2)(scores, y), [[1, 0, 0], [0, 1, 1], [1, 0, 0]])
+    with pytest.raises(ValueError, match=r"^Accuracy: class_dim=-3 is out of range for output of shape \(3, 4\)$"):
+        Accuracy(class_dim=-3)(scores, y)
+    with pytest.raises(ValueError, match=r"^Accuracy: class_dim=2 is out of range for output of shape \(3, 4\)$"):
+        Accuracy(class_dim=2)(scores, y)
+
+
+@pytest.mark.parametrize("dtype", [torch.bool, torch.float32, torch.float64, torch.complex64])
+def test_non_integer_targets_raise(dtype):
+    target = torch.tensor([0, 1]).to(dtype)
+    with pytest.raises(ValueError, match=rf"^Accuracy: target must hold integer class indices, got dtype {dtype}$"):
+        Accuracy()(torch.zeros(2, 3), target)
+    with pytest.raises(ValueError,
+                       match=rf"^PerClassRecall: target must hold integer class indices, got dtype {dtype}$"):
+        PerClassRecall(3)(torch.zeros(2, 3), target)
+    with pytest.raises(ValueError,
+                       match=rf"^AveragePrecision: target must hold integer class indices, got dtype {dtype}$"):
+        AveragePrecision(3)(torch.zeros(2, 3), target)
+
+
+def test_out_of_range_target_messages_mention_ignore_index_only_when_set():
+    with pytest.raises(ValueError, match=r"^Accuracy: expected target values in \[0, 3\), got values in \[0, 3\]$"):
+        Accuracy()(torch.zeros(2, 3), torch.tensor([0, 3]))
+    with pytest.raises(ValueError, match=r"^ConfusionMatrix: expected target values in \[0, 3\), "
+                                         r"got values in \[-1, 2\]$"):
+        ConfusionMatrix(3)(torch.zeros(3, 3), torch.tensor([-1, 0, 2]))
+    with pytest.raises(ValueError, match=r"^MeanIoU: expected target values in \[0, 3\) or equal ignore_index=255, "
+                                         r"got values in \[0, 7\]$"):
+        MeanIoU(3)(torch.zeros(1, 3, 1, 3), torch.tensor([[[0, 7, 255]]]))
+    with pytest.raises(ValueError, match=r"^Accuracy: expected target values in \[0, 3\) or equal "
+                                         r"ignore_index=-100, got values in \[-1, 0\]$"):
+        Accuracy(ignore_index=-100)(torch.zeros(3, 3), torch.tensor([-1, 0, -100]))
+
+
+@pytest.mark.parametrize("cls", [ConfusionMatrix, PerClassRecall, MeanIoU])
+def test_confusion_based_metrics_name_themselves(cls):
+    name = cls.__name__
+    with pytest.raises(ValueError, match=rf"^{name}: num_classes must be a positive integer, got 0$"):
+        cls(0)
+    with pytest.raises(ValueError, match=rf"^{name}: num_classes must be a positive integer, got 2.0$"):
+        cls(2.0)
+    m = cls(3, class_dim=-1, ignore_index=None)
+    with pytest.raises(ValueError, match=rf"^{name}: expected output with 3 classes on class_dim=-1, "
+                                         rf"got shape \(2, 4\) \(4 classes\)$"):
+        m.update(torch.zeros(2, 4), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match=rf"^{name}: expected target of shape \(2,\) for output of shape \(2, 3\) "
+                                         rf"with class_dim=-1, got \(1,\)$"):
+        m.update(torch.zeros(2, 3), torch.tensor([0]))
+    with pytest.raises(ValueError, match=rf"^{name}: expected target values in \[0, 3\), got values in \[0, 5\]$"):
+        m.update(torch.zeros(2, 3), torch.tensor([0, 5]))
+    with pytest.raises(ValueError, match=rf"^{name}: target must hold integer class indices, got dtype torch.bool$"):
+        m.update(torch.zeros(2, 3), torch.tensor([True, False]))
+    assert m.matrix.sum() == 0  # nothing was counted by the rejected batches
+
+
+def test_average_precision_rejects_complex_scores():
+    with pytest.raises(ValueError, match=r"^AveragePrecision: expected real scores, got dtype torch.complex64$"):
+        AveragePrecision(2)(torch.zeros(2, 2, dtype=torch.complex64), torch.tensor([0, 1]))
+
+
+def test_empty_and_absent_classes_raise_no_floating_point_warning():
+    # nan for an absent class or an empty metric is by design: no RuntimeWarning, no FloatingPointError
+    scores = torch.nn.functional.one_hot(torch.tensor([0, 1, 1]), 3).float()  # class 2: no truth, no prediction
+    y = torch.tensor([0, 0, 1])
+    with warnings.catch_warnings(), np.errstate(all="raise"):
+        warnings.simplefilter("error")
+        rec = PerClassRecall(3)(scores, y)
+        miou = MeanIoU(3, class_dim=-1, ignore_index=None)
+        value = miou(scores, y)
+        iou = miou.per_class()
+        nothing = [MeanIoU(3).compute(), AveragePrecision(3).compute(), Accuracy().compute(),
+                   MeanIoU(3)(torch.zeros(1, 3, 1, 2), torch.full((1, 1, 2), 255))]
+        ap = AveragePrecision(3)
+        only_negatives = ap(torch.rand(4, 3, generator=gen(0)), torch.zeros(4, 3, dtype=torch.long))
+        ap_per_class = ap.per_class()
+        empty_recall = PerClassRecall(2).compute()
+    np.testing.assert_array_equal(rec, [50.0, 100.0, np.nan])
+    np.testing.assert_allclose(iou, [50.0, 50.0, np.nan], rtol=1e-15)
+    assert value == 50.0
+    assert all(isinstance(x, float) and np.isnan(x) for x in nothing)
+    assert isinstance(only_negatives, float) and np.isnan(only_negatives) and np.isnan(ap_per_class).all()
+    assert np.isnan(empty_recall).all() and empty_recall.dtype == np.float64
+
+
+def test_per_class_values_are_float64_percent():
+    scores = torch.nn.functional.one_hot(torch.tensor([0, 1, 1, 2, 2, 2, 0]), 3).float()
+    y = torch.tensor([0, 0, 1, 1, 2, 2, 2])
+    rec = PerClassRecall(3)(scores, y)
+    assert rec.dtype == np.float64
+    np.testing.assert_array_equal(rec, [50.0, 50.0, 200 / 3])  # 100 * 1/2, 1/2, 2/3, in float64
+    miou = MeanIoU(3, class_dim=-1, ignore_index=None)
+    value = miou(scores, y)
+    iou = miou.per_class()
+    assert iou.dtype == np.float64
+    # IoU: class 0 1/(2+2-1), class 1 1/(2+2-1), class 2 2/(3+3-2)
+    np.testing.assert_array_equal(iou, [100 / 3, 100 / 3, 50.0])
+    assert value == pytest.approx((100 / 3 + 100 / 3 + 50) / 3, rel=1e-15)
