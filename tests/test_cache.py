@@ -3,6 +3,7 @@
 (conftest.py points $MKE_CACHE at a temporary folder for the whole test session.)
 """
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -161,3 +162,105 @@ def test_a_mismatched_checkpoint_is_retrained_and_overwritten(fresh_cache):
     assert cache.checkpoint_or_train(m, ("same key",), lambda m: trained.append(1)) is False
     assert trained == [1] and torch.load(entry)["weight"].shape == (2, 2)
     assert os.listdir(entry.parent) == [entry.name]
+
+
+# --- pins that make the survivors of make mutation in mke.cache fail (issue 10) ------------------
+
+
+def test_atomic_save_writes_its_temporary_beside_the_target_under_a_hidden_tmp_name(tmp_path, monkeypatch):
+    """The temporary lies in the target's folder (so os.replace is a rename on one file system)
+    and is named ``.<name>.<random>.tmp`` (hidden, and never read as a ``*.pt`` entry)."""
+    seen = []
+    real = cache.tempfile.mkstemp
+
+    def recording(*args, **kwargs):
+        fd, tmp = real(*args, **kwargs)
+        seen.append(Path(tmp))
+        return fd, tmp
+
+    monkeypatch.setattr(cache.tempfile, "mkstemp", recording)
+    target = tmp_path / "sub" / "entry.pt"
+    cache.atomic_torch_save(torch.arange(3), target)
+    (tmp,) = seen
+    assert tmp.parent == target.parent
+    assert tmp.name.startswith(".entry.pt.") and tmp.name.endswith(".tmp") and len(tmp.name) > len(".entry.pt..tmp")
+    assert not tmp.exists() and torch.equal(torch.load(target), torch.arange(3))
+
+
+def test_fingerprint_takes_dicts_whose_keys_do_not_compare():
+    """Keys are ordered by their text, so a dict mixing int and str keys has a fingerprint (a
+    plain ``sorted`` raises TypeError on it) and the order of insertion still does not matter."""
+    assert cache.fingerprint({1: "a", "b": 2}) == cache.fingerprint({"b": 2, 1: "a"})
+    assert cache.fingerprint({1: "a", "b": 2}) != cache.fingerprint({1: "a", "b": 3})
+
+
+class _NotAWeight:
+    """A pickled object that ``torch.load(weights_only=True)`` refuses to build."""
+
+    def __init__(self, value=0):
+        self.value = value
+
+
+def test_cached_entries_are_loaded_weights_only(fresh_cache):
+    """An entry holding arbitrary pickled objects is not trusted (loading it could run code): it is
+    recomputed and replaced, not returned."""
+    cache.cached("k", lambda: torch.ones(1), kind="c")
+    (entry,) = (fresh_cache / "c").glob("*.pt")
+    torch.save(_NotAWeight(5), entry)
+    out = cache.cached("k", lambda: torch.full((1,), 3.0), kind="c")
+    assert torch.equal(out, torch.full((1,), 3.0)) and torch.equal(torch.load(entry), torch.full((1,), 3.0))
+
+
+def test_checkpoints_are_loaded_weights_only(fresh_cache):
+    """A checkpoint holding arbitrary pickled objects is retrained over, never unpickled."""
+    cache.checkpoint_or_train(torch.nn.Linear(2, 2), ("w",), lambda m: None)
+    (entry,) = (fresh_cache / "checkpoints").glob("*.pt")
+    torch.save({"weight": _NotAWeight(), "bias": _NotAWeight()}, entry)
+    trained = []
+    assert cache.checkpoint_or_train(torch.nn.Linear(2, 2), ("w",), lambda m: trained.append(1)) is False
+    assert trained == [1] and set(torch.load(entry)) == {"weight", "bias"}
+
+
+def test_checkpoint_or_train_disabled_ignores_an_existing_checkpoint(fresh_cache):
+    """enabled=False trains even when a checkpoint for the key exists, and leaves that file alone."""
+    def set_half(m):
+        with torch.no_grad():
+            m.weight.fill_(0.5)
+
+    cache.checkpoint_or_train(torch.nn.Linear(2, 2), ("d",), set_half)
+    (entry,) = (fresh_cache / "checkpoints").glob("*.pt")
+    before = entry.read_bytes()
+
+    def set_two(m):
+        with torch.no_grad():
+            m.weight.fill_(2.0)
+
+    m = torch.nn.Linear(2, 2)
+    assert cache.checkpoint_or_train(m, ("d",), set_two, enabled=False) is False
+    assert torch.equal(m.weight, torch.full((2, 2), 2.0)) and entry.read_bytes() == before
+
+
+UNPICKLED = []
+
+
+def _record_unpickling(tag):
+    UNPICKLED.append(tag)
+    return tag
+
+
+class _RunsCodeWhenLoaded:
+    """Unpickling this calls :func:`_record_unpickling`: what a weights-only load must refuse."""
+
+    def __reduce__(self):
+        return _record_unpickling, ("ran",)
+
+
+def test_loading_a_checkpoint_never_runs_pickled_code(fresh_cache):
+    """A checkpoint file whose pickle would call a function is refused before anything runs (the
+    outcome, retraining, is the same either way; what weights_only=True adds is that no code ran)."""
+    UNPICKLED.clear()
+    cache.checkpoint_or_train(torch.nn.Linear(2, 2), ("p",), lambda m: None)
+    (entry,) = (fresh_cache / "checkpoints").glob("*.pt")
+    torch.save({"weight": _RunsCodeWhenLoaded()}, entry)
+    assert cache.checkpoint_or_train(torch.nn.Linear(2, 2), ("p",), lambda m: None) is False
+    assert UNPICKLED == []
