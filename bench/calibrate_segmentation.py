@@ -12,8 +12,11 @@ on |D_u| = ``--n-unlabeled`` (optionally the MM student without T and the depth 
 
 ``--knobs`` overrides fields of ``mke.data.nyuv2_standin.StandinConfig``; ``--dropout`` the
 rate of T3 (on the ASPP output) in the regularised students' T; ``--scale`` the low and high
-ends of the joint scaling. Prints each model's test mIoU and the MM student's differences from
-the teacher, the NOISY and the UM student. About 3-4 minutes a training seed on 2 cores.
+ends of the joint scaling; ``--noisy-input`` the NOISY student's extra input noise and
+``--noise-all`` that noise in every regularised student's T; ``--student-lr`` the students'
+learning rate. Prints each model's test mIoU (and the teacher's on its own D_l, its
+generalisation gap) and the MM student's differences from the teacher, the NOISY and the UM
+student. About 3-4 minutes a training seed on 2 cores.
 """
 from __future__ import annotations
 
@@ -50,6 +53,11 @@ def main() -> None:
     ap.add_argument("--methods", default="um_student,noisy_student,mm_student", help="students, comma-separated")
     ap.add_argument("--noreg", action="store_true", help="also the MM student without T")
     ap.add_argument("--control", action="store_true", help="also the MM student with uninformative HHA")
+    ap.add_argument("--noise-all", action="store_true",
+                    help="the NOISY student's input noise in every regularised student's T (the paper applies T identically)")
+    ap.add_argument("--student-lr", type=float, default=None, help="the students' learning rate (default: the profile's)")
+    ap.add_argument("--noisy-input", type=float, default=None,
+                    help="the NOISY student's extra input noise (default: the book's NOISY_INPUT)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (1: run two calibrations side by side)")
     args = ap.parse_args()
     if args.standin_seed == seg.STANDIN_SEED:
@@ -66,6 +74,13 @@ def main() -> None:
         seg.RGB_DROP = args.rgb_drop
     if args.photometric:
         seg.PHOTOMETRIC = tuple(float(v) for v in args.photometric.split(","))
+    if args.noisy_input is not None:
+        seg.NOISY_INPUT = args.noisy_input
+    if args.noise_all:
+        book_transform = seg.transform_for
+        seg.transform_for = lambda method, scale=prof.scale: book_transform(
+            replace(method, input_noise=method.regularised), scale)
+    student_cfg = prof.student_cfg() if args.student_lr is None else replace(prof.student_cfg(), lr=args.student_lr)
     knobs = json.loads(args.knobs)
     book_config = seg.standin_config
     seg.standin_config = lambda p, n, seed=seg.STANDIN_SEED: replace(book_config(p, n, seed), **knobs)
@@ -76,7 +91,7 @@ def main() -> None:
     task = seg.build_tasks(corpus, n, seed=args.standin_seed)[n]
     control = seg.build_tasks(corpus, n, False, seed=args.standin_seed)[n] if args.control else None
     names = args.methods.split(",") + (["mm_student_noreg"] if args.noreg else [])
-    scores: dict[str, list] = {m: [] for m in ["um_teacher", "pseudo_D_u", *names, "control", "mm_student"]}
+    scores: dict[str, list] = {m: [] for m in ["um_teacher", "teacher_on_D_l", "pseudo_D_u", *names, "control", "mm_student"]}
     for s in (int(v) for v in args.seeds.split(",")):
         t1 = time.time()
         if args.teacher_T:  # the teacher as a regularised model of D_l's true labels
@@ -87,15 +102,17 @@ def main() -> None:
             teacher = train_teacher(task, seg.model_factory(prof, args.teacher_arch), prof.teacher_cfg(), s, "cpu",
                                     checkpoint=True)
         scores["um_teacher"].append(seg.miou(teacher, task, METHODS["um_teacher"])[0])
+        scores["teacher_on_D_l"].append(seg.miou(teacher, task, METHODS["um_teacher"], split="D_l")[0])
         pseudo = pseudo_label(teacher, task.inputs("D_u", ("rgb",)), soft=not args.hard, kind=DENSE, batch_size=64)
         scores["pseudo_D_u"].append(seg.pseudo_miou(pseudo, task))
-        print(f"seed {s} teacher {scores['um_teacher'][-1]:.2f}, its D_u labels {scores['pseudo_D_u'][-1]:.2f} "
+        print(f"seed {s} teacher {scores['um_teacher'][-1]:.2f} (on its own D_l {scores['teacher_on_D_l'][-1]:.2f}), "
+              f"its D_u labels {scores['pseudo_D_u'][-1]:.2f} "
               f"({time.time() - t1:.0f} s)", flush=True)
         for name, t in [(m, task) for m in names] + ([("control", control)] if control is not None else []):
             t1 = time.time()
             method = METHODS["mm_student" if name == "control" else name]
             student = train_student(t, method, seg.model_factory(prof, args.teacher_arch), pseudo,
-                                    prof.student_cfg(), seg.transform_for(method, prof.scale), s, "cpu",
+                                    student_cfg, seg.transform_for(method, prof.scale), s, "cpu",
                                     confidence_weighting=args.cw)
             scores[name].append(seg.miou(student, t, method)[0])
             print(f"seed {s} {name}: {scores[name][-1]:.2f} ({time.time() - t1:.0f} s)", flush=True)
