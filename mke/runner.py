@@ -58,11 +58,15 @@ def _group_key(job: Job, model: torch.nn.Module):
     """Members that can share one ensemble: same inputs, shapes and kinds of perturbation.
 
     Grouping by kind (which of T1, T2, T3 are on) means no member pays for noise it does not use.
+    None (the one-model path) for other models and for an input or geometric augmentation, which
+    cannot be stacked into an ensemble transform.
     """
     if not isinstance(model, MLP):
         return None
-    shapes = tuple(tuple(p.shape) for p in model.parameters())
     T = job.effective_T or Transform()
+    if T.augment is not None or T.geometric is not None:
+        return None
+    shapes = tuple(tuple(p.shape) for p in model.parameters())
     kinds = tuple(bool(float(getattr(T, f)) != 0) for f in ("input_noise", "hidden_noise", "dropout"))
     return (job.method.inputs, job.method.train_on, shapes, model.softmax_head, kinds)
 

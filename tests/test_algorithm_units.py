@@ -9,7 +9,14 @@
 * :func:`~mke.algorithm.expand`: who labels whom in each generation, which arguments each step
   gets and what comes back (with the three steps replaced by recorders), and one real tiny run;
 * :func:`~mke.runner.run_parallel`: results in job order, the worker count, one torch thread per
-  worker, errors, and the one-worker path against the threaded one.
+  worker, errors, and the one-worker path against the threaded one;
+* :func:`~mke.algorithm.train_teacher` and :func:`~mke.algorithm.train_student`: what each passes
+  on (device, checkpoint key and switch, data, weights, T and its streams, description, kind),
+  with ``fit`` and ``checkpoint_or_train`` replaced by recorders; the streams of ``_roles`` and
+  when ``_seeded_T`` seeds T;
+* :func:`~mke.algorithm.pseudo_label`: softmax-headed teachers, batch sizes, the cache (its key,
+  its switch) and the kind; :class:`~mke.algorithm.PseudoLabels` over top-k maps;
+  :func:`~mke.algorithm.student_data`'s weights and dtypes for multi-label and dense tasks.
 """
 import inspect
 import math
@@ -20,10 +27,13 @@ import pytest
 import torch
 
 import mke.algorithm as algorithm
-from mke.algorithm import PseudoLabels, StudentDataset, evaluate, expand, pseudo_label_split
+from mke import seeds
+from mke.algorithm import PseudoLabels, StudentDataset, evaluate, expand, pseudo_label, pseudo_label_split
+from mke.cache import code_version, fingerprint
+from mke.compact import TopK
 from mke.data.task import Task
 from mke.experiments.twomoon import model_factory
-from mke.kinds import DENSE, MULTI_LABEL
+from mke.kinds import DENSE, MULTI_LABEL, SINGLE_LABEL
 from mke.methods import METHODS
 from mke.metrics import Accuracy, accuracy
 from mke.runner import run_parallel
@@ -504,3 +514,281 @@ def test_run_parallel_one_worker_equals_two():
     assert len(one) == len(two) == 5
     assert all(torch.equal(a, b) for a, b in zip(one, two))
     assert not torch.equal(one[0], one[1])
+
+
+# ---------------------------------------------------------------- train_teacher, train_student: what they pass on
+class _Placed(torch.nn.Linear):
+    """A model that records where it is sent (``.to``) and stays where it is."""
+
+    def __init__(self, n_in: int, n_out: int):
+        super().__init__(n_in, n_out)
+        self.sent_to = []
+
+    def to(self, *args, **kwargs):
+        self.sent_to.append(args[0] if args else kwargs.get("device"))
+        return self
+
+
+class _Trains(_Recorder):
+    """A recorder for ``checkpoint_or_train`` that trains (calls ``train(model)``) as on a cache miss."""
+
+    def __call__(self, *args, **kwargs):
+        token = super().__call__(*args, **kwargs)
+        self.calls[-1]["train"](self.calls[-1]["model"])
+        return token
+
+
+@pytest.fixture
+def fitting(monkeypatch):
+    rec = {"fit": _Recorder(algorithm.fit, "fit"),
+           "checkpoint_or_train": _Trains(algorithm.checkpoint_or_train, "checkpoint_or_train")}
+    for name, r in rec.items():
+        monkeypatch.setattr(algorithm, name, r)
+    return rec
+
+
+def _same_stream(g, seed, role, stream) -> bool:
+    return torch.equal(g.get_state(), seeds.generator(seed, role, stream).get_state())
+
+
+def _maker(n_in, n_out, made, **attrs):
+    def make(method, seed):
+        model = _Placed(n_in, n_out)
+        for k, v in attrs.items():
+            setattr(model, k, v)
+        made.append((method, seed, model))
+        return model
+    return make
+
+
+CPU = torch.device("cpu")
+
+
+def test_train_teacher_in_memory_keys_its_checkpoint_and_fits_on_d_l(fitting):
+    task, cfg, made = _tiny_task(), TrainConfig(epochs=2), []
+    teacher = algorithm.train_teacher(task, _maker(1, 2, made), cfg, seed=3, device=CPU)
+    assert made == [(METHODS["um_teacher"], 3, teacher)] and teacher.sent_to == [CPU] and not teacher.training
+    (ck,) = fitting["checkpoint_or_train"].calls
+    assert ck["model"] is teacher and ck["enabled"] is False  # no checkpoint unless asked
+    x, y = task.inputs("D_l", ("a",)), task.labels("D_l")
+    key = ck["key_parts"]
+    assert len(key) == 8 and key[0] == "teacher" and torch.equal(key[1], x) and torch.equal(key[2], y)
+    assert key[3:7] == (repr(cfg), 3, repr(teacher), None)  # no softmax_head attribute: None
+    assert sorted(key[7]) == ["bias", "weight"] and all(torch.equal(v, teacher.state_dict()[k]) for k, v in key[7].items())
+    (f,) = fitting["fit"].calls
+    assert f["model"] is teacher and torch.equal(f["x"], x) and torch.equal(f["targets"], y) and f["cfg"] is cfg
+    assert f["desc"] == "teacher" and f["kind"] is SINGLE_LABEL and f["T"] is None and f["weight"] is None
+    assert _same_stream(f["generator"], 3, "um_teacher", "data")
+    # asked to checkpoint: the switch is passed on; a softmax head is part of the key
+    algorithm.train_teacher(task, _maker(1, 2, made, softmax_head=True), cfg, seed=3, device=CPU, checkpoint=True)
+    assert fitting["checkpoint_or_train"].calls[1]["enabled"] is True
+    assert fitting["checkpoint_or_train"].calls[1]["key_parts"][6] is True
+
+
+def test_train_teacher_streamed_keys_its_checkpoint_by_task_and_fits_a_dataset(fitting, streamed):
+    streamed.info = {"source": "tiny items"}
+    cfg, made = TrainConfig(epochs=1), []
+    teacher = algorithm.train_teacher(streamed, _maker(2, 3, made), cfg, seed=5, device=CPU)
+    assert teacher.sent_to == [CPU] and not teacher.training
+    (ck,) = fitting["checkpoint_or_train"].calls
+    assert ck["model"] is teacher and ck["enabled"] is False
+    key = ck["key_parts"]
+    assert len(key) == 8
+    assert key[:7] == ("teacher", "tiny", repr({"source": "tiny items"}), 2, repr(cfg), 5, repr(teacher))
+    assert all(torch.equal(v, teacher.state_dict()[k]) for k, v in key[7].items())
+    (f,) = fitting["fit"].calls
+    data = f["x"]
+    assert isinstance(data, StudentDataset) and data.parts == [("D_l", 2)] and data.pseudo is None
+    assert f["targets"] is None and f["cfg"] is cfg and f["desc"] == "teacher" and f["kind"] is SINGLE_LABEL
+    assert _same_stream(f["generator"], 5, "um_teacher", "data")
+    algorithm.train_teacher(streamed, _maker(2, 3, made), cfg, seed=5, device=CPU, checkpoint=True)
+    assert fitting["checkpoint_or_train"].calls[1]["enabled"] is True
+
+
+def _tags_task():
+    """In memory, multi-label: D_l two samples, D_u three."""
+    def part(a, y):
+        a = torch.tensor(a).unsqueeze(1)
+        return {"a": a, "b": -a, "y": torch.tensor(y)}
+
+    return Task("tags", {"D_l": part([0.0, 1.0], [[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]),
+                         "D_u": part([2.0, 3.0, 4.0], [[0.0, 0.0, 1.0], [1.0, 1.0, 0.0], [0.0, 1.0, 0.0]])},
+                ("a", "b"), num_classes=3, kind=MULTI_LABEL)
+
+
+TAGS_PROBA = torch.tensor([[0.9, 0.2, 0.6], [0.4, 0.7, 0.1], [0.3, 0.55, 0.8]])
+
+
+def test_train_student_in_memory_passes_data_weights_T_streams_and_description(fitting):
+    task, cfg, made, mm = _tags_task(), TrainConfig(epochs=1), [], METHODS["mm_student"]
+    pseudo = PseudoLabels(TAGS_PROBA, kind=MULTI_LABEL)
+    student = algorithm.train_student(task, mm, _maker(2, 3, made), pseudo, cfg, T1(0.5), seed=2, device=CPU)
+    assert made == [(mm, 2, student)] and student.sent_to == [CPU]
+    (f,) = fitting["fit"].calls
+    x, y, _ = algorithm.student_data(task, mm, pseudo)
+    assert f["model"] is student and torch.equal(f["x"], x) and torch.equal(f["targets"], y) and f["cfg"] is cfg
+    assert f["weight"] is None  # no confidence weighting by default
+    assert f["desc"] == "mm_student seed 2" and f["kind"] is MULTI_LABEL
+    assert _same_stream(f["generator"], 2, "mm_student", "data")
+    assert f["T"].input_noise == 0.5 and _same_stream(f["T"].generator, 2, "mm_student", "noise")
+    assert _same_stream(f["T"].augment_generator, 2, "mm_student", "augment")
+    algorithm.train_student(task, mm, _maker(2, 3, made), pseudo, cfg, T1(0.5), seed=2, confidence_weighting=True)
+    w = fitting["fit"].calls[1]["weight"]
+    assert torch.equal(w, MULTI_LABEL.confidence(TAGS_PROBA)) and not torch.equal(w, torch.ones(3))
+    # a method without T trains without it, whatever T is given
+    algorithm.train_student(task, METHODS["mm_student_noreg"], _maker(2, 3, made), pseudo, cfg, T1(0.5), seed=4)
+    f = fitting["fit"].calls[2]
+    assert f["T"] is None and f["desc"] == "mm_student_noreg seed 4"
+
+
+def test_train_student_streamed_passes_its_dataset_T_streams_and_description(fitting, streamed):
+    cfg, made, mm = TrainConfig(epochs=1), [], METHODS["mm_student"]
+    pseudo = PseudoLabels(PROBA)
+    student = algorithm.train_student(streamed, mm, _maker(3, 3, made), pseudo, cfg, T1(0.25), seed=6, device=CPU)
+    assert student.sent_to == [CPU]
+    (f,) = fitting["fit"].calls
+    data = f["x"]
+    assert isinstance(data, StudentDataset) and data.method is mm and data.pseudo is pseudo
+    assert data.confidence_weighting is False and f["targets"] is None and f["cfg"] is cfg
+    assert f["desc"] == "mm_student seed 6" and f["kind"] is SINGLE_LABEL
+    assert _same_stream(f["generator"], 6, "mm_student", "data")
+    assert f["T"].input_noise == 0.25 and _same_stream(f["T"].generator, 6, "mm_student", "noise")
+    algorithm.train_student(streamed, mm, _maker(3, 3, made), pseudo, cfg, T1(0.25), seed=6, confidence_weighting=True)
+    assert fitting["fit"].calls[1]["x"].confidence_weighting is True
+
+
+def test_roles_are_the_data_noise_and_augment_streams_of_the_method_and_seed(monkeypatch):
+    asked, real = [], seeds.generator
+
+    def generator(seed, role, stream, device="cpu"):
+        asked.append((seed, role, stream, device))
+        return real(seed, role, stream)
+
+    monkeypatch.setattr(seeds, "generator", generator)
+    data, noise, augment = algorithm._roles(METHODS["um_student"], 8, "gpu")
+    # only T's noise is drawn on the training device; data order and augmentations on the CPU
+    assert asked == [(8, "um_student", "data", "cpu"), (8, "um_student", "noise", "gpu"),
+                     (8, "um_student", "augment", "cpu")]
+    assert _same_stream(data, 8, "um_student", "data") and _same_stream(noise, 8, "um_student", "noise")
+    assert _same_stream(augment, 8, "um_student", "augment")
+
+
+def test_seeded_T_seeds_only_a_T_without_its_own_generator():
+    m = METHODS["mm_student"]
+    assert algorithm._seeded_T(None, m, 1, "cpu") is None
+    own = T1(0.5).with_generator(torch.Generator().manual_seed(9))
+    assert algorithm._seeded_T(own, m, 1, "cpu") is own  # T's own generator wins
+    seeded = algorithm._seeded_T(T1(0.5), m, 1, "cpu")
+    assert seeded.input_noise == 0.5 and _same_stream(seeded.generator, 1, "mm_student", "noise")
+    assert _same_stream(seeded.augment_generator, 1, "mm_student", "augment")
+
+
+# ---------------------------------------------------------------- pseudo_label
+class _Batches(_Scale):
+    """Logits (or probabilities) x * w; records the size of every batch it is given."""
+
+    def __init__(self, w):
+        super().__init__(w)
+        self.seen = []
+
+    def forward(self, x, T=None):
+        self.seen.append(x.shape[0])
+        return super().forward(x, T)
+
+
+ROWS = torch.tensor([[0.2, 0.8], [0.6, 0.4], [0.5, 0.5]])  # distributions, so also a softmax head's outputs
+
+
+def test_pseudo_label_takes_a_softmax_heads_outputs_as_probabilities():
+    head = _Batches([1.0, 1.0])
+    head.softmax_head = True
+    assert torch.equal(pseudo_label(head, ROWS, use_cache=False).proba, ROWS)
+    plain = _Batches([1.0, 1.0])  # no softmax_head attribute: logits
+    assert torch.allclose(pseudo_label(plain, ROWS, use_cache=False).proba, ROWS.softmax(-1), atol=1e-7)
+    assert not torch.allclose(ROWS.softmax(-1), ROWS, atol=1e-2)
+    off = _Batches([1.0, 1.0])
+    off.softmax_head = False
+    assert torch.allclose(pseudo_label(off, ROWS, use_cache=False).proba, ROWS.softmax(-1), atol=1e-7)
+    # the streamed path reads the same attribute
+    assert torch.equal(algorithm._proba(head, ROWS, SINGLE_LABEL), ROWS)
+    assert torch.allclose(algorithm._proba(plain, ROWS, SINGLE_LABEL), ROWS.softmax(-1), atol=1e-7)
+
+
+def test_pseudo_label_forward_passes_batch_size_rows_at_a_time():
+    model = _Batches([1.0, -1.0])
+    x = torch.arange(600.0).reshape(300, 2) / 300
+    out = pseudo_label(model, x, use_cache=False)
+    assert model.seen == [256, 44]  # 256 by default
+    assert torch.allclose(out.proba, (x * torch.tensor([1.0, -1.0])).softmax(-1), atol=1e-7)
+    model.seen.clear()
+    pseudo_label(model, x[:10], use_cache=False, batch_size=4)
+    assert model.seen == [4, 4, 2]
+
+
+def test_pseudo_labels_are_cached_under_the_teacher_inputs_head_and_kind(tmp_path, monkeypatch):
+    monkeypatch.setenv("MKE_CACHE", str(tmp_path))
+    model = _Batches([1.0, 2.0])
+    first = pseudo_label(model, ROWS, soft=True)
+    assert first.soft is True and first.kind is SINGLE_LABEL
+    key = fingerprint(model.state_dict(), ROWS, False, "single_label")  # a teacher without softmax_head: False
+    assert sorted(tmp_path.rglob("*.pt")) == [tmp_path / "pseudo_labels" / f"{fingerprint(key, code_version())}.pt"]
+    expected = (ROWS * torch.tensor([1.0, 2.0])).softmax(-1)
+    assert torch.allclose(first.proba, expected, atol=1e-7)
+    model.seen.clear()
+    assert torch.equal(pseudo_label(model, ROWS).proba, first.proba) and model.seen == []  # served from the cache
+    # other inputs, the same teacher: their own labels
+    other = ROWS.flip(0)
+    assert torch.allclose(pseudo_label(model, other).proba, (other * torch.tensor([1.0, 2.0])).softmax(-1), atol=1e-7)
+    # the same weights and inputs as multi-label: sigmoids, and the kind comes back
+    tags = pseudo_label(model, ROWS, kind=MULTI_LABEL)
+    assert tags.kind is MULTI_LABEL and torch.allclose(tags.proba, (ROWS * torch.tensor([1.0, 2.0])).sigmoid())
+    # the same weights and inputs with a softmax head: the outputs as they are
+    model.softmax_head = True
+    assert torch.equal(pseudo_label(model, ROWS).proba, ROWS * torch.tensor([1.0, 2.0]))
+    key = fingerprint(model.state_dict(), ROWS, True, "single_label")
+    assert (tmp_path / "pseudo_labels" / f"{fingerprint(key, code_version())}.pt").exists()
+    assert len(list(tmp_path.rglob("*.pt"))) == 4
+
+
+def test_pseudo_label_without_cache_computes_afresh_and_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("MKE_CACHE", str(tmp_path))
+    model = _Batches([1.0, 2.0])
+    pseudo_label(model, ROWS, use_cache=False)
+    assert list(tmp_path.rglob("*.pt")) == []
+    cached_ = pseudo_label(model, ROWS)
+    model.forward = lambda x, T=None: x * 3.0  # the same state_dict, other outputs: only a fresh pass sees them
+    fresh = pseudo_label(model, ROWS, use_cache=False)
+    assert torch.allclose(fresh.proba, (3 * ROWS).softmax(-1)) and not torch.allclose(fresh.proba, cached_.proba)
+    assert len(list(tmp_path.rglob("*.pt"))) == 1
+
+
+# ---------------------------------------------------------------- PseudoLabels over top-k, student_data
+def test_top_k_pseudo_labels_give_dense_soft_targets_and_weights(dense):
+    _, _, proba = dense
+    top = TopK.from_proba(proba, 2)
+    pl = PseudoLabels(top, soft=True, kind=DENSE)
+    targets = pl.targets
+    assert isinstance(targets, torch.Tensor) and targets.shape == (2, 3, H, W)
+    assert torch.equal(targets, top.dense())
+    assert torch.equal(pl.weight(), DENSE.confidence(top.dense())) and pl.weight().shape == (2, H, W)
+
+
+def test_student_data_weighs_multi_label_items_one_weight_a_sample():
+    task, noisy = _tags_task(), METHODS["noisy_student"]
+    pseudo = PseudoLabels(TAGS_PROBA, kind=MULTI_LABEL)
+    x, y, w = algorithm.student_data(task, noisy, pseudo, confidence_weighting=True)
+    assert torch.equal(x, torch.tensor([[0.0], [1.0], [2.0], [3.0], [4.0]]))
+    assert torch.equal(y, torch.cat([task.labels("D_l"), (TAGS_PROBA > 0.5).float()]))
+    assert w.shape == (5,) and torch.equal(w, torch.cat([torch.ones(2), MULTI_LABEL.confidence(TAGS_PROBA)]))
+    assert algorithm.student_data(task, noisy, pseudo)[2] is None
+
+
+def test_student_data_soft_dense_targets_are_float32_from_float16_labels(dense):
+    task, _, proba = dense
+    mem = Task("frames", {s: {k: torch.stack([task.splits[s][i][k] for i in range(task.size(s))])
+                              for k in ("a", "b", "y")} for s in task.splits},
+               ("a", "b"), num_classes=3, concat=False, kind=DENSE)
+    stored = DENSE.store(proba)
+    assert stored.dtype == torch.float16
+    _, y, _ = algorithm.student_data(mem, METHODS["mm_student"], PseudoLabels(stored, soft=True, kind=DENSE))
+    assert y.dtype == torch.float32 and torch.equal(y, stored.float())

@@ -264,3 +264,35 @@ def test_loading_a_checkpoint_never_runs_pickled_code(fresh_cache):
     torch.save({"weight": _RunsCodeWhenLoaded()}, entry)
     assert cache.checkpoint_or_train(torch.nn.Linear(2, 2), ("p",), lambda m: None) is False
     assert UNPICKLED == []
+
+
+def test_fingerprint_of_a_tensor_is_its_header_then_its_bytes():
+    """The hash input of a tensor is ``str((dtype, shape))`` followed by its raw bytes; an empty
+    tensor adds no bytes after its header (its key is the header's alone)."""
+    import hashlib
+
+    def expected(header, data):
+        return hashlib.sha256(header.encode() + data).hexdigest()[:24]
+
+    x = torch.tensor([1.0, 2.0], dtype=torch.float32)
+    assert cache.fingerprint(x) == expected("(torch.float32, (2,))", x.numpy().tobytes())
+    assert cache.fingerprint(torch.zeros(0)) == expected("(torch.float32, (0,))", b"")
+    assert cache.fingerprint(torch.zeros(0, 3, dtype=torch.int64)) == expected("(torch.int64, (0, 3))", b"")
+
+
+def test_weights_only_loads_do_not_yield_to_torchs_opt_out_variable(fresh_cache, monkeypatch):
+    """weights_only=True is passed explicitly, so the environment variable that turns torch.load's
+    *default* into weights_only=False (TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD) does not make the cache
+    unpickle code: entries and checkpoints holding such a pickle are still refused and replaced."""
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    UNPICKLED.clear()
+    cache.cached("k", lambda: torch.ones(1), kind="c")
+    (entry,) = (fresh_cache / "c").glob("*.pt")
+    torch.save({"v": _RunsCodeWhenLoaded()}, entry)
+    assert torch.equal(cache.cached("k", lambda: torch.full((1,), 3.0), kind="c"), torch.full((1,), 3.0))
+    assert UNPICKLED == []
+    cache.checkpoint_or_train(torch.nn.Linear(2, 2), ("env",), lambda m: None)
+    (ckpt,) = (fresh_cache / "checkpoints").glob("*.pt")
+    torch.save({"weight": _RunsCodeWhenLoaded()}, ckpt)
+    assert cache.checkpoint_or_train(torch.nn.Linear(2, 2), ("env",), lambda m: None) is False
+    assert UNPICKLED == []

@@ -696,3 +696,4 @@ def test_one_frame_per_clip_is_enough(tmp_path):
     (tmp_path / "vggsound.csv").write_text("abc,0,bird chirping, tweeting,train\n")
     with pytest.raises(ValueError, match="5 fields"):
         ev.load_vggsound(tmp_path / "vggsound.csv", tmp_path / "v", "train", ev.EventFeatureConfig(n_frames=1))
+

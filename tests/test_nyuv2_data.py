@@ -734,3 +734,14 @@ def test_load_unlabeled_skips_a_frame_of_another_size_and_goes_on(tmp_path):
     assert sorted(p.rgb_path.name for p in out.pairs) == ["rgb_00000.jpg", "rgb_00002.jpg"]
     assert out.report.skipped == [nyu.Skip(str(root / "s" / "rgb_00001.jpg"), nyu.SIZE_DIFFERS, "(4, 4) vs (6, 8)")]
     assert out.report.counts == {nyu.SIZE_DIFFERS: 1}
+
+
+def test_nearest_index_is_clamped_to_the_last_source_index():
+    """The clamp is ``in_len - 1`` (the last source pixel), never past it: with an empty source the
+    index is -1 everywhere, so resizing an empty axis to a non-empty one is an IndexError (no pixel
+    to copy), and an empty output stays empty."""
+    assert nyu._nearest_index(0, 3).tolist() == [-1, -1, -1]
+    assert nyu._nearest_index(1, 4).tolist() == [0, 0, 0, 0]
+    with pytest.raises(IndexError):
+        nyu.resize_nearest(np.zeros((0, 4)), (2, 2))
+    assert nyu.resize_nearest(np.zeros((0, 4)), (0, 2)).shape == (0, 2)

@@ -484,3 +484,106 @@ def test_split_refuses_too_few_actors_or_clips_with_the_plan():
     for by_actor, protocol in ((False, "by clip"), (True, "by actor")):
         with pytest.raises(ValueError, match=exactly(f"RAVDESS split {protocol}: " + PLAN + few)):
             rv.split_indices(y, actor, by_actor=by_actor)
+
+
+def write_two_frames_nut(path, far_pts):
+    """A NUT clip (time base 1/3, which NUT stores as 1/49152) of two mpeg4 frames, black at pts 0
+    and white at ``far_pts(time_base)``; returns the stream's time base and that pts."""
+    from fractions import Fraction
+
+    container = av.open(str(path), "w", format="nut")
+    vs = container.add_stream("mpeg4", rate=4)
+    vs.width, vs.height, vs.pix_fmt = 32, 32, "yuv420p"
+    vs.time_base = Fraction(1, 3)
+    packets = []
+    for level in (0, 255):
+        packets += vs.encode(av.VideoFrame.from_ndarray(np.full((32, 32, 3), level, np.uint8), format="rgb24"))
+    packets += vs.encode()
+    container.start_encoding()
+    tb = vs.time_base
+    pts = far_pts(tb)
+    for i, packet in enumerate(packets):
+        packet.time_base, packet.pts, packet.dts = tb, pts if i else 0, pts if i else 0
+        container.mux(packet)
+    container.close()
+    return tb, pts
+
+
+def test_decode_frames_times_a_frame_by_its_exact_pts_times_time_base(tmp_path):
+    """A frame's time is ``pts * time_base`` as an exact fraction rounded once to a float, not PyAV's
+    ``frame.time`` (``float(pts) * num / den``, which rounds a pts above 2**53 first): a frame at a
+    pts where the two differ is taken by a step at exactly its time, and skipped by the next float."""
+    def far_pts(tb):  # the first pts >= 2**60 where rounding pts first changes the time
+        return next(p for p in range(2**60, 2**60 + 10**6) if float(p) * tb.numerator / tb.denominator != float(p * tb))
+
+    path = tmp_path / "far.nut"
+    tb, pts = write_two_frames_nut(path, far_pts)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = list(container.decode(stream))
+    assert stream.time_base == tb and [f.pts for f in frames] == [0, pts]  # the container keeps them
+    exact = float(pts * tb)
+    assert frames[1].time != exact
+    assert levels(rv.decode_frames(path, every=exact, size=8)) == pytest.approx([0, 255], abs=2)
+    assert levels(rv.decode_frames(path, every=np.nextafter(exact, np.inf), size=8)) == pytest.approx([0], abs=2)
+
+
+def test_decode_frames_of_a_stream_without_timestamps(tmp_path):
+    """A raw h264 stream carries no timestamps (every frame's pts is None); its frames should still
+    be decoded (at k / rate, as mke.data.events.decode_frames places them)."""
+    path = tmp_path / "raw.h264"
+    try:
+        container = av.open(str(path), "w", format="h264")
+        vs = container.add_stream("libx264", rate=4)
+    except Exception:  # av.codec.codec.UnknownCodecError and kin
+        pytest.skip("needs an h264 encoder (libx264)")
+    vs.width, vs.height, vs.pix_fmt = 32, 32, "yuv420p"
+    for i in range(4):
+        frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 60 * i, np.uint8), format="rgb24")
+        frame.pts = i
+        for packet in vs.encode(frame):
+            container.mux(packet)
+    for packet in vs.encode():
+        container.mux(packet)
+    container.close()
+    with av.open(str(path)) as c:
+        assert all(f.pts is None and f.time is None for f in c.decode(c.streams.video[0]))
+    rate = 4.0  # what PyAV reads back as the raw stream's average rate
+    with av.open(str(path)) as c:
+        if not c.streams.video[0].average_rate:
+            pytest.skip("this FFmpeg reads no frame rate for a raw h264 stream")
+        rate = float(c.streams.video[0].average_rate)
+    # frame k at k / rate: every frame when the step is shorter than a frame, every other at 2 / rate
+    assert len(rv.decode_frames(path, every=0.5 / rate, size=8)) == 4
+    kept = rv.decode_frames(path, every=2 / rate, size=8)
+    assert len(kept) == 2
+    np.testing.assert_allclose(kept[1], rv.decode_frames(path, every=0.5 / rate, size=8)[2])
+
+
+def test_decode_frames_refuses_frames_with_neither_timestamp_nor_rate(monkeypatch, tmp_path):
+    """Without a pts and without a frame rate a frame has no time: the error names the file and the frame."""
+    class Frame:
+        pts = None
+        time = None
+
+    class Stream:
+        average_rate = None
+        time_base = None
+
+    class Container:
+        streams = type("Streams", (), {"video": [Stream()]})()
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def decode(self, stream):
+            yield Frame()
+
+    monkeypatch.setattr(av, "open", lambda path: Container())
+    path = tmp_path / "clip.h264"
+    with pytest.raises(ValueError, match=re.escape(f"{path}: video frame 0 has no timestamp and the stream no "
+                                                   "frame rate")):
+        rv.decode_frames(path)

@@ -114,3 +114,180 @@ def test_describe_names_every_component_exactly():
     assert Transform(augment=Custom()).describe() == "augment=custom"
     assert Transform(geometric=JointFlip(0.5)).describe() == "geometric=JointFlip(p=0.5)"
     assert (T1(1.0) + Transform(geometric=JointFlip(0.5))).describe() == "T1 v0=1 + geometric=JointFlip(p=0.5)"
+
+
+# --- exact draws, devices, dtypes and composition rules (pinned against independent computations) ---
+
+def test_zero_tensor_levels_are_identity_and_draw_nothing():
+    """An all-zero [E, 1, 1] level tensor is 'zero' as a float 0 is: T is identity, no draw is made."""
+    from mke.transforms import _is_zero
+
+    zeros = torch.zeros(3, 1, 1)
+    assert _is_zero(zeros) is True and _is_zero(torch.tensor([0.0, 1.0])) is False
+    assert _is_zero(torch.ones(2)) is False and _is_zero(0.0) and not _is_zero(0.5)
+    assert Transform(input_noise=zeros, hidden_noise=zeros, dropout=zeros).is_identity
+    g = torch.Generator().manual_seed(0)
+    state = g.get_state()
+    x = torch.randn(3, 4, 2)
+    assert relative_noise(x, zeros, g, ensemble=True) is x
+    assert dropout(x, zeros, g) is x
+    assert torch.equal(g.get_state(), state)
+
+
+def test_mean_abs_takes_abs_unless_told_nonnegative():
+    from mke.transforms import _mean_abs
+
+    x = torch.tensor([[-1.0, 2.0], [3.0, -6.0]])
+    assert _mean_abs(x, False).item() == 3.0  # default: mean(|x|)
+    assert _mean_abs(x, True).flatten().tolist() == [1.5, 4.5]  # per member, shape [E, 1]
+    assert _mean_abs(x, True).shape == (2, 1)
+    assert _mean_abs(x, False, nonnegative=True).item() == -0.5  # the abs is skipped: mean(x) as is
+
+
+def test_relative_noise_draws_eps_in_the_input_dtype():
+    """eps is drawn in x's dtype from the generator: a float64 x sees float64 draws, exactly."""
+    x = torch.randn(5, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    out = relative_noise(x, 0.7, torch.Generator().manual_seed(4))
+    eps = torch.randn((5, 3), generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    assert out.dtype == torch.float64
+    assert torch.allclose(out, x + 0.7 * x.abs().mean() * eps, rtol=0, atol=1e-12)
+
+
+def test_nonnegative_path_equals_general_path_and_differentiates_mean_as_is():
+    """After a ReLU (h >= 0) the fast path gives the same values; its scale is mean(h) itself, so
+    d out / d h carries level * sum(eps) / n at every unit, zeros included (the abs path gives 0 there)."""
+    h0 = torch.relu(torch.randn(4, 6, generator=torch.Generator().manual_seed(5)))
+    h0[0, :3] = 0.0
+    eps = torch.randn((4, 6), generator=torch.Generator().manual_seed(6))
+    n = h0.numel()
+    for call in (lambda h: relative_noise(h, 0.5, torch.Generator().manual_seed(6), nonnegative=True),
+                 lambda h: T2(0.5).with_generator(torch.Generator().manual_seed(6)).perturb_hidden(
+                     h, nonnegative=True)):
+        h = h0.clone().requires_grad_(True)
+        out = call(h)
+        general = relative_noise(h0, 0.5, torch.Generator().manual_seed(6))
+        assert torch.allclose(out.detach(), general, rtol=0, atol=1e-6)
+        out.sum().backward()
+        expected = 1.0 + 0.5 * eps.sum() / n
+        assert torch.allclose(h.grad, expected.expand_as(h0), rtol=0, atol=1e-6)
+
+
+def test_perturb_hidden_defaults_to_the_abs_path_and_is_per_member_for_ensembles():
+    h = torch.randn(3, 5, 2, generator=torch.Generator().manual_seed(7))  # has negative entries
+    out = T2(0.5).with_generator(torch.Generator().manual_seed(8)).perturb_hidden(h)
+    eps = torch.randn((3, 5, 2), generator=torch.Generator().manual_seed(8))
+    assert torch.allclose(out, h + 0.5 * h.abs().mean() * eps, rtol=0, atol=1e-6)
+    T = stack_transforms([T2(0.5), T2(1.0), T2(2.0)], generator=torch.Generator().manual_seed(8))
+    out = T.perturb_hidden(h)
+    levels = torch.tensor([0.5, 1.0, 2.0]).view(3, 1, 1)
+    per_member = h.abs().flatten(1).mean(1).view(3, 1, 1)
+    assert torch.allclose(out, h + levels * per_member * eps, rtol=0, atol=1e-6)
+
+
+def test_perturb_input_applies_augment_before_the_noise():
+    x = torch.tensor([[1.0, -2.0]])
+    assert torch.equal(Transform(augment=lambda t: 3 * t).perturb_input(x), 3 * x)
+    T = Transform(input_noise=0.5, augment=lambda t: t + 1.0).with_generator(torch.Generator().manual_seed(9))
+    eps = torch.randn((1, 2), generator=torch.Generator().manual_seed(9))
+    y = x + 1.0
+    assert torch.allclose(T.perturb_input(x), y + 0.5 * y.abs().mean() * eps, rtol=0, atol=1e-6)
+
+
+def test_transforms_follow_the_input_device_not_the_default_device():
+    """Every tensor the transforms create lives on the input's (or the named) device, whatever
+    torch's default device is: under a 'meta' default the CPU results are unchanged."""
+    from mke.transforms import keep_threshold
+
+    x = torch.randn(3, 4, 8, generator=torch.Generator().manual_seed(10))
+    expect_noise = relative_noise(x, 0.5, torch.Generator().manual_seed(11))
+    expect_drop = dropout(x, 0.3, torch.Generator().manual_seed(12))
+    expect_lanes = random_lanes((5, 3), torch.Generator().manual_seed(13))
+    g1, g2, g3 = (torch.Generator().manual_seed(s) for s in (11, 12, 13))
+    with torch.device("meta"):
+        noise = relative_noise(x, 0.5, g1)
+        dropped = dropout(x, 0.3, g2)
+        lanes = random_lanes((5, 3), g3, device="cpu")
+        thr, scale = keep_threshold(0.3, device="cpu")
+        T = stack_transforms([T1(0.5), T1(1.0)], device="cpu")
+    assert torch.equal(noise, expect_noise) and torch.equal(dropped, expect_drop)
+    assert torch.equal(lanes, expect_lanes)
+    assert thr.device.type == scale.device.type == "cpu"
+    assert T.input_noise.device.type == T.hidden_noise.device.type == T.dropout.device.type == "cpu"
+
+
+def test_keep_threshold_exact_values_and_floor_of_one_kept_lane():
+    from mke.transforms import keep_threshold
+
+    thr, scale = keep_threshold(0.25)
+    assert (thr.item(), scale.item()) == (49152 - 32768, pytest.approx(65536 / 49152, rel=1e-7))
+    thr, scale = keep_threshold(0.99999)  # round(0.65536) = 1 lane value of 65536 kept
+    assert (thr.item(), scale.item()) == (1 - 32768, 65536.0)
+    thr, scale = keep_threshold(torch.tensor([0.0, 0.5]).view(2, 1, 1))
+    assert thr.flatten().tolist() == [32768.0, 0.0] and scale.flatten().tolist() == [1.0, 2.0]
+
+
+def test_random_lanes_draw_exactly_ceil_n_over_4_words():
+    """Four lanes per int64 word: n lanes consume ceil(n / 4) words of the generator, lay in a
+    buffer of exactly that size, and a caller's larger buffer is written only in its first words."""
+    for n in (8, 9, 12):
+        words = (n + 3) // 4
+        g = torch.Generator().manual_seed(14)
+        lanes = random_lanes((n,), g)
+        ref = torch.Generator().manual_seed(14)
+        expect = torch.empty(words, dtype=torch.int64).random_(-2 ** 63, None, generator=ref)
+        assert torch.equal(lanes, expect.view(torch.int16)[:n])
+        assert torch.equal(g.get_state(), ref.get_state())
+        assert lanes.untyped_storage().nbytes() == 8 * words
+        buf = torch.full((words + 2,), 7, dtype=torch.int64)
+        g = torch.Generator().manual_seed(14)
+        assert torch.equal(random_lanes((n,), g, words=buf), lanes)
+        assert torch.equal(g.get_state(), ref.get_state())
+        assert buf[words:].tolist() == [7, 7]
+
+
+def test_dropout_mask_is_exactly_lanes_below_threshold():
+    """A unit is kept iff its lane u < threshold (strictly): choose the rate so that the threshold
+    equals a drawn lane; that unit is dropped and the rest match the independent mask times 1/q."""
+    n = 64
+    lanes = random_lanes((n,), torch.Generator().manual_seed(15))
+    u = int(lanes[0])
+    kept = u + 2 ** 15
+    assert 1 <= kept < 2 ** 16
+    rate = 1.0 - kept / 2 ** 16
+    h = torch.arange(1.0, n + 1)
+    out = dropout(h, rate, torch.Generator().manual_seed(15))
+    assert out[0].item() == 0.0
+    expected = h * (lanes < u).float() * (2 ** 16 / kept)
+    assert torch.allclose(out, expected, rtol=1e-6, atol=0)
+
+
+def test_dropout_keeps_the_input_dtype():
+    h = torch.ones(4, 8, dtype=torch.float16)
+    out = dropout(h, 0.5, torch.Generator().manual_seed(16))
+    assert out.dtype == torch.float16
+    out = dropout(h.double(), torch.tensor([0.5]).view(1, 1, 1), torch.Generator().manual_seed(16))
+    assert out.dtype == torch.float64
+
+
+def test_composition_merges_generators_and_ensemble_flag_from_the_left():
+    g1, g2, ga, gb = (torch.Generator() for _ in range(4))
+    left = T1(1.0).with_generator(g1, ga)
+    right = T3(0.4).with_generator(g2, gb)
+    both = left + right
+    assert both.generator is g1 and both.augment_generator is ga  # left wins when both are set
+    only_right = T1(1.0) + right
+    assert only_right.generator is g2 and only_right.augment_generator is gb
+    only_left = left + T3(0.4)
+    assert only_left.generator is g1 and only_left.augment_generator is ga
+    assert (T1(1.0) + T3(0.4)).generator is None
+    ens = Transform(input_noise=1.0, ensemble=True)
+    assert (ens + Transform(dropout=0.2, ensemble=True)).ensemble is True
+    assert (ens + T3(0.2)).ensemble is True and (T3(0.2) + ens).ensemble is True
+    assert (T1(1.0) + T3(0.2)).ensemble is False
+    with pytest.raises(ValueError, match=r"^both transformations set dropout; compose disjoint pieces$"):
+        T3(0.1) + T3(0.2)
+
+
+def test_stacking_rejects_augmentations_with_its_message():
+    with pytest.raises(ValueError, match=r"^input augmentations cannot be stacked into an ensemble transform$"):
+        stack_transforms([T1(1.0), Transform(augment=lambda x: x)])

@@ -223,3 +223,105 @@ def test_robust_counts_the_distance_from_the_margin():
     assert not robust({**row, "margin": None, "effect": 1.5, "ci95": [0.0, 3.0]})  # no margin means 0: 1.5 < 3
     assert robust({**row, "margin": None, "effect": 3.0, "ci95": [2.0, 4.0]})  # 3 >= 2
     assert not robust({**row, "effect": 1.0, "ci95": [1.0, 1.0]})  # exactly on the margin
+
+
+# --- pins that make the survivors of make mutation in mke.verdicts fail (issue 10) ---------------
+
+# accuracies in percent whose A-side t-interval leaves [0, 100], so paired(..., bounds=(0, 100))
+# bootstraps; chosen so that seed 0 vs 1 and 10000 vs 10001 resamples differ after rounding
+BOOT_A = [99.4, 97.2, 90.2, 98.8, 99.1, 65.3, 94.0, 98.0]
+BOOT_B = [72.6, 79.4, 76.8, 80.9, 77.0, 56.2, 65.0, 77.0]
+# differences of a metric in [0, 1] whose own t-interval leaves [-1, 1] (one_sample bootstraps)
+BOOT_D = [0.79, 0.54, -0.03, -0.89, 0.93, 1.0, 0.52, 0.98]
+
+
+def _rounded_bootstrap(d, n_boot, seed):
+    from mke.metrics import bootstrap_mean_interval
+
+    return [round(x, 4) for x in bootstrap_mean_interval(np.asarray(d, dtype=float), n_boot, seed)]
+
+
+def test_bootstrap_defaults_are_10000_resamples_seeded_with_0():
+    """paired() and one_sample() bootstrap with n_boot=10000 and seed=0 unless told otherwise, and
+    pass their own seed on: each row's interval is mke.metrics' bootstrap of mean(d) with those."""
+    d = np.array(BOOT_A) - np.array(BOOT_B)
+    row = paired(BOOT_A, BOOT_B, "c", bounds=(0, 100))
+    assert row["interval"] == "bootstrap" and row["ci95"] == _rounded_bootstrap(d, 10000, 0) == [15.4494, 23.9378]
+    assert _rounded_bootstrap(d, 10001, 0) != row["ci95"] != _rounded_bootstrap(d, 10000, 1)
+    seeded = paired(BOOT_A, BOOT_B, "c", bounds=(0, 100), seed=1)
+    assert seeded["ci95"] == _rounded_bootstrap(d, 10000, 1)
+    assert paired(BOOT_A, BOOT_B, "c", bounds=(0, 100), n_boot=10001)["ci95"] == _rounded_bootstrap(d, 10001, 0)
+    one = one_sample(BOOT_D, "c", bounds=(0, 1))
+    assert one["interval"] == "bootstrap" and one["ci95"] == _rounded_bootstrap(BOOT_D, 10000, 0) == [0.0024, 0.8425]
+    assert _rounded_bootstrap(BOOT_D, 10001, 0) != one["ci95"] != _rounded_bootstrap(BOOT_D, 10000, 1)
+    assert one_sample(BOOT_D, "c", bounds=(0, 1), seed=1)["ci95"] == _rounded_bootstrap(BOOT_D, 10000, 1)
+
+
+def test_one_resample_is_a_positive_n_boot_and_zero_is_refused_by_name():
+    """n_boot is checked only when the bootstrap is used: 1 resample is allowed (its interval is
+    that one resample's mean), 0 is a ValueError that says what n_boot must be."""
+    import warnings
+
+    a, b = [99.5, 100.0, 98.0, 100.0, 99.0], [97.0, 99.0, 96.0, 98.0, 99.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # scipy's standard error of one resample
+        row = paired(a, b, "c", bounds=(0, 100), n_boot=1)
+    assert row["interval"] == "bootstrap" and row["ci95"][0] == row["ci95"][1]
+    with pytest.raises(ValueError, match=r"^n_boot must be a positive number of resamples, got 0$"):
+        paired(a, b, "c", bounds=(0, 100), n_boot=0)
+    assert paired(a, b, "c", n_boot=0)["interval"] == "t"  # no bounds: no bootstrap, n_boot unused
+
+
+def test_an_interval_touching_a_bound_does_not_leave_it():
+    """A side whose t-interval ends exactly on the metric's bound stays inside it (the checks are
+    strict): A always 0 (or always 1) has the point interval [0, 0] ([1, 1]), so the t-interval of
+    mean(d) is kept."""
+    b = [0.4, 0.5, 0.6]  # B's t-interval [0.25, 0.75] and d's stay well inside
+    assert paired([0.0, 0.0, 0.0], b, "c", bounds=(0, 1))["interval"] == "t"
+    assert paired([1.0, 1.0, 1.0], b, "c", bounds=(0, 1))["interval"] == "t"
+
+
+def test_differences_may_span_the_width_of_a_range_that_does_not_start_at_0():
+    """With bounds (low, high), a mean difference lies in [low - high, high - low] (here [-1, 1] for
+    (1, 2)), not [low - high, high + low]: an interval reaching 1.44 leaves it and is bootstrapped."""
+    d = [1.0, 1.0, 1.0, 0.2]  # t-interval of the mean ~ [0.164, 1.436]
+    assert one_sample(d, "c")["ci95"][1] > 1.0
+    assert one_sample(d, "c", bounds=(1.0, 2.0))["interval"] == "bootstrap"
+    assert one_sample(d, "c", bounds=(0.0, 1.0))["interval"] == "bootstrap"
+    assert one_sample(d, "c", bounds=(-1.0, 2.0))["interval"] == "t"  # [-3, 3] holds it
+
+
+def test_bounds_of_zero_width_are_refused():
+    """low == high is no range: refused like low > high (reached when the differences vary)."""
+    with pytest.raises(ValueError, match=r"^bounds must be finite with low < high; got \(1, 1\)$"):
+        paired([1.0, 2.0], [0.0, 0.0], "c", bounds=(1, 1))
+
+
+def test_zero_spread_keeps_the_t_label_and_never_bootstraps():
+    """Every difference equal: the interval is that value, labelled "t", whatever the sides do --
+    even when A's own t-interval would leave the bounds (A varies, A - B does not)."""
+    a, b = [1.0, 0.75, 1.0], [0.5, 0.25, 0.5]  # d = 0.5 each; A's t-interval reaches ~1.27
+    row = paired(a, b, "c", bounds=(0, 1))
+    assert (row["interval"], row["ci95"], row["verdict"]) == ("t", [0.5, 0.5], "holds")
+
+
+@pytest.mark.parametrize("a, b, match", [
+    (["x", "y"], [0.0, 0.0], r"^a must be a sequence of numbers \(one per seed\)"),
+    ([0.0, 0.0], ["x", "y"], r"^b must be a sequence of numbers \(one per seed\)"),
+    ([1.0], [0.0], r"^a has 1 value\(s\); a paired verdict needs n >= 2 seeds$"),
+    ([[1.0, 2.0]], [0.0, 0.0], r"^a must be one number per seed, got an array of shape \(1, 2\)$"),
+    ([1.0, float("inf")], [0.0, 0.0], r"^a has non-finite values at positions \[1\]: \[inf\]$"),
+])
+def test_errors_name_the_argument_a_or_b(a, b, match):
+    with pytest.raises(ValueError, match=match):
+        paired(a, b, "c")
+
+
+def test_status_row_note_defaults_to_empty():
+    assert status_row("c", "not tested")["note"] == ""
+
+
+def test_claims_frame_of_no_rows_keeps_its_columns():
+    """An empty table still has the five columns, in order (a report can print its header)."""
+    df = claims_frame([])
+    assert df.empty and list(df.columns) == ["claim", "effect", "95 % interval", "n", "verdict"]

@@ -142,8 +142,14 @@ def decode_frames(path: str | Path, every: float = 0.5, size: int = 48, max_fram
     frames, next_t = [], 0.0
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        for frame in container.decode(stream):
-            t = float(frame.pts * stream.time_base) if frame.pts is not None else frame.time
+        rate = float(stream.average_rate) if stream.average_rate else None
+        for k, frame in enumerate(container.decode(stream)):
+            if frame.pts is not None:
+                t = float(frame.pts * stream.time_base)
+            elif rate:  # a stream without timestamps (raw h264): frame k at k / rate, as mke.data.events
+                t = k / rate
+            else:
+                raise ValueError(f"{path}: video frame {k} has no timestamp and the stream no frame rate")
             if t + 1e-6 < next_t:
                 continue
             img = frame.reformat(width=size, height=size, format="gray").to_ndarray()
