@@ -30,9 +30,10 @@ test: setup
 bench: setup
 	$(PY) bench/bench_table1.py
 
-# Mutation testing of the core modules ([tool.mutmut] in pyproject.toml; not part of CI): about
-# 45 minutes on 2 cores as measured in two parts (the goal is 30). Prints killed / total per
-# module (target: 85 %) and the survivors.
+# Mutation testing of the core modules ([tool.mutmut] in pyproject.toml; not part of CI): 5,165
+# mutants in 11 minutes on 2 cores (a whole run from a clean clone; the goal is 30). Prints
+# killed / total per module (target: 85 %) and any survivor not explained in
+# bench/mutation_equivalents.json. A later run re-tests only the functions that changed.
 mutation: setup
 	$(PY) -m pip install --quiet "mutmut==3.8.1"
 # One OpenMP thread: mutmut forks each mutant's run from a process that has imported torch, and
