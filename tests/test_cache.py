@@ -296,3 +296,31 @@ def test_weights_only_loads_do_not_yield_to_torchs_opt_out_variable(fresh_cache,
     torch.save({"weight": _RunsCodeWhenLoaded()}, ckpt)
     assert cache.checkpoint_or_train(torch.nn.Linear(2, 2), ("env",), lambda m: None) is False
     assert UNPICKLED == []
+
+
+def _load_after_another_process_removed_it(monkeypatch):
+    """torch.load that finds the entry corrupt while another run (recomputing the same entry)
+    deletes it: the unlink that follows must not fail on the missing file."""
+    def load(path, *args, **kwargs):
+        Path(path).unlink()
+        raise RuntimeError("PytorchStreamReader failed reading zip archive")
+
+    monkeypatch.setattr(torch, "load", load)
+
+
+def test_a_corrupt_entry_removed_meanwhile_by_another_run_is_recomputed(fresh_cache, monkeypatch):
+    cache.cached("k", lambda: torch.ones(2), kind="c")
+    with monkeypatch.context() as m:
+        _load_after_another_process_removed_it(m)
+        assert torch.equal(cache.cached("k", lambda: torch.full((2,), 7.0), kind="c"), torch.full((2,), 7.0))
+    (entry,) = (fresh_cache / "c").glob("*.pt")
+    assert torch.equal(torch.load(entry), torch.full((2,), 7.0))
+
+
+def test_a_corrupt_checkpoint_removed_meanwhile_by_another_run_is_retrained(fresh_cache, monkeypatch):
+    cache.checkpoint_or_train(torch.nn.Linear(2, 2), ("key",), lambda m: None)
+    trained = []
+    with monkeypatch.context() as m:
+        _load_after_another_process_removed_it(m)
+        assert cache.checkpoint_or_train(torch.nn.Linear(2, 2), ("key",), lambda m: trained.append(1)) is False
+    assert trained == [1] and len(list((fresh_cache / "checkpoints").glob("*.pt"))) == 1
