@@ -18,7 +18,6 @@ import argparse
 import ast
 import difflib
 import json
-import subprocess
 import sys
 from collections import Counter
 from functools import lru_cache

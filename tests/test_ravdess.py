@@ -8,6 +8,7 @@ av = pytest.importorskip("av", reason="PyAV is not installed (pip install -e .[m
 pytest.importorskip("librosa", reason="librosa is not installed (pip install -e .[media])")
 
 from mke.data import ravdess as rv  # noqa: E402
+from test_events_parsing import needs_x264, write_frames  # noqa: E402
 
 
 def tone_wave(seconds=2.0, sr=44100, tone=440.0):
@@ -528,28 +529,15 @@ def test_decode_frames_times_a_frame_by_its_exact_pts_times_time_base(tmp_path):
     assert levels(rv.decode_frames(path, every=np.nextafter(exact, np.inf), size=8)) == pytest.approx([0], abs=2)
 
 
+@needs_x264
 def test_decode_frames_of_a_stream_without_timestamps(tmp_path):
     """A raw h264 stream carries no timestamps (every frame's pts is None); its frames should still
     be decoded (at k / rate, as mke.data.events.decode_frames places them)."""
     path = tmp_path / "raw.h264"
-    try:
-        container = av.open(str(path), "w", format="h264")
-        vs = container.add_stream("libx264", rate=4)
-    except Exception:  # av.codec.codec.UnknownCodecError and kin
-        pytest.skip("needs an h264 encoder (libx264)")
-    vs.width, vs.height, vs.pix_fmt = 32, 32, "yuv420p"
-    for i in range(4):
-        frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 60 * i, np.uint8), format="rgb24")
-        frame.pts = i
-        for packet in vs.encode(frame):
-            container.mux(packet)
-    for packet in vs.encode():
-        container.mux(packet)
-    container.close()
+    write_frames(path, range(4), 4, fmt="h264", codec="libx264")
     with av.open(str(path)) as c:
         assert all(f.pts is None and f.time is None for f in c.decode(c.streams.video[0]))
-    rate = 4.0  # what PyAV reads back as the raw stream's average rate
-    with av.open(str(path)) as c:
+    with av.open(str(path)) as c:  # the rate PyAV reads back for the raw stream
         if not c.streams.video[0].average_rate:
             pytest.skip("this FFmpeg reads no frame rate for a raw h264 stream")
         rate = float(c.streams.video[0].average_rate)

@@ -189,19 +189,6 @@ def test_augmented_cells_fall_back_to_one_model_each_in_a_vectorised_run(twomoon
     assert [(name, T is aug, seed) for name, T, seed in students] == [("mm_student", True, s) for s in SEEDS]
 
 
-def test_ensembles_train_on_the_calling_thread_by_default(twomoon, untrained, fits):
-    make, pseudo = untrained
-    seen = []
-
-    def scorer(logits, y):
-        seen.append(threading.current_thread() is threading.main_thread())
-        return accuracy(logits, y)
-
-    jobs = [Job(METHODS["mm_student"], Transform(), "none"), Job(METHODS["um_student"], Transform(), "none")]
-    run_jobs(twomoon, jobs, SEEDS, make, CFG, pseudo, scorers={"test": ("test", scorer)})
-    assert seen == [True, True]
-
-
 def test_workers_bound_the_ensembles_trained_at_once(twomoon, untrained, fits):
     """workers=2 trains at most two ensembles at a time (each scorer waits up to 0.1 s for a third)."""
     make, pseudo = untrained
@@ -292,10 +279,11 @@ def test_per_seed_labels_must_cover_every_seed(twomoon, small):
         run_jobs(twomoon, _jobs(), SEEDS, make, CFG, {5: pseudo, 7: pseudo})
 
 
-@pytest.mark.parametrize("workers, in_main", [(1, True), (2, False)])
-def test_ensembles_train_in_worker_threads_only_with_several_workers(twomoon, small, workers, in_main):
-    """workers=1 trains every ensemble on the calling thread; workers=2 in a pool of threads."""
-    make, pseudo = small
+@pytest.mark.parametrize("workers, in_main", [(None, True), (1, True), (2, False)])
+def test_ensembles_train_in_worker_threads_only_with_several_workers(twomoon, untrained, fits, workers, in_main):
+    """By default and with workers=1 every ensemble trains on the calling thread; workers=2 in a pool."""
+    make, pseudo = untrained
+    kwargs = {} if workers is None else {"workers": workers}
     seen = []
 
     def scorer(logits, y):
@@ -303,7 +291,7 @@ def test_ensembles_train_in_worker_threads_only_with_several_workers(twomoon, sm
         return accuracy(logits, y)
 
     jobs = [Job(METHODS["mm_student"], Transform(), "none"), Job(METHODS["um_student"], Transform(), "none")]
-    run_jobs(twomoon, jobs, SEEDS, make, CFG, pseudo, scorers={"test": ("test", scorer)}, workers=workers)
+    run_jobs(twomoon, jobs, SEEDS, make, CFG, pseudo, scorers={"test": ("test", scorer)}, **kwargs)
     assert len(seen) == 2 and set(seen) == {in_main}
 
 
