@@ -14,7 +14,7 @@ on |D_u| = ``--n-unlabeled`` (optionally the MM student without T and the depth 
 rate of T3 (on the ASPP output) in the regularised students' T; ``--scale`` the low and high
 ends of the joint scaling; ``--noisy-input`` the NOISY student's extra input noise and
 ``--noise-all`` that noise in every regularised student's T; ``--student-lr`` the students'
-learning rate. Prints each model's test mIoU (and the teacher's on its own D_l, its
+learning rate; ``--per-class`` adds a table of per-class test IoU. Prints each model's test mIoU (and the teacher's on its own D_l, its
 generalisation gap) and the MM student's differences from the teacher, the NOISY and the UM
 student. About 3-4 minutes a training seed on 2 cores.
 """
@@ -58,6 +58,7 @@ def main() -> None:
     ap.add_argument("--student-lr", type=float, default=None, help="the students' learning rate (default: the profile's)")
     ap.add_argument("--noisy-input", type=float, default=None,
                     help="the NOISY student's extra input noise (default: the book's NOISY_INPUT)")
+    ap.add_argument("--per-class", action="store_true", help="also print per-class test IoU (the last seed's)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (1: run two calibrations side by side)")
     args = ap.parse_args()
     if args.standin_seed == seg.STANDIN_SEED:
@@ -91,6 +92,7 @@ def main() -> None:
     task = seg.build_tasks(corpus, n, seed=args.standin_seed)[n]
     control = seg.build_tasks(corpus, n, False, seed=args.standin_seed)[n] if args.control else None
     names = args.methods.split(",") + (["mm_student_noreg"] if args.noreg else [])
+    per_class: dict[str, np.ndarray] = {}  # the last seed's per-class IoU of each model
     scores: dict[str, list] = {m: [] for m in ["um_teacher", "teacher_on_D_l", "pseudo_D_u", *names, "control", "mm_student"]}
     for s in (int(v) for v in args.seeds.split(",")):
         t1 = time.time()
@@ -101,7 +103,8 @@ def main() -> None:
         else:
             teacher = train_teacher(task, seg.model_factory(prof, args.teacher_arch), prof.teacher_cfg(), s, "cpu",
                                     checkpoint=True)
-        scores["um_teacher"].append(seg.miou(teacher, task, METHODS["um_teacher"])[0])
+        m, per_class["um_teacher"] = seg.miou(teacher, task, METHODS["um_teacher"])
+        scores["um_teacher"].append(m)
         scores["teacher_on_D_l"].append(seg.miou(teacher, task, METHODS["um_teacher"], split="D_l")[0])
         pseudo = pseudo_label(teacher, task.inputs("D_u", ("rgb",)), soft=not args.hard, kind=DENSE, batch_size=64)
         scores["pseudo_D_u"].append(seg.pseudo_miou(pseudo, task))
@@ -114,7 +117,8 @@ def main() -> None:
             student = train_student(t, method, seg.model_factory(prof, args.teacher_arch), pseudo,
                                     student_cfg, seg.transform_for(method, prof.scale), s, "cpu",
                                     confidence_weighting=args.cw)
-            scores[name].append(seg.miou(student, t, method)[0])
+            m, per_class[name] = seg.miou(student, t, method)
+            scores[name].append(m)
             print(f"seed {s} {name}: {scores[name][-1]:.2f} ({time.time() - t1:.0f} s)", flush=True)
     print(f"\nstand-in seed {args.standin_seed}, knobs {knobs}, profile {prof}, dropout {seg.FEATURE_DROPOUT}, "
           f"photometric {seg.PHOTOMETRIC}, RGB drop {seg.RGB_DROP}, {'hard' if args.hard else 'soft'} labels, "
@@ -126,6 +130,13 @@ def main() -> None:
     for other in ("um_teacher", "noisy_student", "um_student", "control"):
         if scores.get(other) and len(mm) == len(scores[other]):
             print(f"MM - {other:14s} {np.round(mm - np.array(scores[other]), 2)}")
+    if args.per_class:
+        import pandas as pd
+
+        from mke.data.nyuv2 import CLASSES_40
+
+        frame = pd.DataFrame(per_class, index=list(CLASSES_40)).round(1)
+        print(frame[frame.notna().any(axis=1)].to_string())
 
 
 if __name__ == "__main__":

@@ -43,6 +43,27 @@ def test_walks_share_a_room_and_move(frames):
     assert unl.kind[0] == unl.kind[3]
 
 
+@pytest.mark.parametrize("auto", [False, True])
+def test_auto_exposure_re_exposes_each_frame_of_a_walk_but_keeps_its_daylight(monkeypatch, auto):
+    seen = []
+    render = ns.render
+
+    def recording(room, position, yaw, pitch, light, rng, cfg):
+        seen.append((id(room), light))
+        return render(room, position, yaw, pitch, light, rng, cfg)
+
+    monkeypatch.setattr(ns, "render", recording)
+    cfg = dataclasses.replace(SMALL, n_unlabeled=8, auto_exposure=auto)
+    unl = ns.generate_unlabeled(cfg)
+    walk = [light for room, light in seen if room == seen[-1][0]][-4:]  # the last walk's 4 frames
+    gains = {light[0] for light in walk}
+    assert len(gains) == (4 if auto else 1)
+    assert len({tuple(light[1]) for light in walk}) == (4 if auto else 1)  # white balance
+    assert len({light[2] for light in walk}) == 1  # the daylight outside stays
+    assert all(cfg.exposure[0] <= g <= cfg.exposure[1] for g in gains)
+    assert unl.room.tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+
+
 def test_kinect_depth_is_exact_depth_plus_small_noise_with_holes(frames):
     lab, _ = frames
     valid = lab.depth > 0

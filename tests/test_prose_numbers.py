@@ -33,7 +33,9 @@ ALLOWED = {
                      "0.78": "a table's top (stand-in prior, m)", "1.45": "upper cabinets (stand-in prior, m)",
                      "1.0": "camera height (stand-in prior, m)", "1.6": "camera height (stand-in prior, m)",
                      "1.2": "Kinect noise model (mm)", "1.9": "Kinect noise model (mm)",
-                     "0.4": "Kinect noise model (m)"},
+                     "0.4": "Kinect noise model (m)", "0.3": "the stand-in's lowest exposure gain (a knob)",
+                     "2.0": "the stand-in's highest exposure gain (a knob)",
+                     "25 %": "the stand-in's white-balance spread per channel (a knob)"},
 }
 
 MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]*\$", re.S)

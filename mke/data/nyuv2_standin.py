@@ -21,9 +21,12 @@ rendered by this module, with NYU's structure (Silberman et al., ECCV 2012):
 * **RGB that is ambiguous where real RGB is**: classes come in material groups (paint, wood,
   fabric, dark glass) whose colour palettes overlap: an instance's colour mixes its class's
   base colour with a random colour of its group (``colour_overlap``), with group textures
-  (wood grain, fabric noise), Lambertian shading from a ceiling light, and a per-frame exposure
-  and white balance. So a dresser, a cabinet, a desk and a floor of the same wood look alike,
-  and geometry (height above the floor, surface angle, depth edges) tells them apart.
+  (wood grain, fabric noise), Lambertian shading from a ceiling light, and an exposure and white
+  balance that change from frame to frame, along a camera walk too (``auto_exposure``: the
+  camera re-exposes as it moves; the paper's Figure 8 shows its RGB teacher confused by
+  illumination changes that the RGB-D student is robust to). So a dresser, a cabinet, a desk and
+  a floor of the same wood look alike, and geometry (height above the floor, surface angle,
+  depth edges) tells them apart.
 
 What the stand-in builds in **by construction**, and the chapter says so: every class is
 determined by geometry and context, while colour only hints at it; so a student that also sees
@@ -100,12 +103,13 @@ class StandinConfig:
     walk_length: int = 2  # D_u frames per room
     colour_overlap: float = 0.7
     colour_jitter: float = 0.06
-    exposure: tuple[float, float] = (0.5, 1.4)  # per-frame gain range (log-uniform)
-    white_balance: float = 0.12  # per-channel gain spread
+    exposure: tuple[float, float] = (0.3, 2.0)  # per-frame gain range (log-uniform)
+    white_balance: float = 0.25  # per-channel gain spread
     depth_noise: float = 1.0  # multiplier of the Kinect noise model
     glass_holes: float = 0.7  # fraction of glass/screen pixels without a reading
     edge_holes: float = 0.5  # fraction of depth-edge pixels without a reading
     void_props: float = 1.0  # fraction of small props (UNLABELED) left unlabeled
+    auto_exposure: bool = True  # each frame of a walk draws its own exposure and white balance
     seed: int = 0
 
     def __post_init__(self):
@@ -427,10 +431,10 @@ class _Room:
         if placed is None:
             return
         wall, a = placed
-        if curtains:
+        if curtains:  # drawn open beside the window, gathered in folds that stand out from the wall
             for s in (a - 0.35, a + w + 0.02):
                 if 0.05 < s < self._wall_length(wall) - 0.4:
-                    x0, z0, x1, z1 = self._wall_frame(wall, s, 0.33, 0.08)
+                    x0, z0, x1, z1 = self._wall_frame(wall, s, 0.33, self._u(0.15, 0.25))
                     self.add((x0, 0.05, z0), (x1, t + 0.2, z1), CURTAIN)
         if blinds:
             x0, z0, x1, z1 = self._wall_frame(wall, a, w, 0.03)
@@ -728,7 +732,9 @@ def generate_unlabeled(cfg: StandinConfig) -> Frames:
         step = rng.normal(0, 1, 2)
         step = 0.15 * step / np.linalg.norm(step)
         turn = math.radians(rng.uniform(-8, 8))
-        for _ in range(min(cfg.walk_length, cfg.n_unlabeled - i)):
+        for k in range(min(cfg.walk_length, cfg.n_unlabeled - i)):
+            if cfg.auto_exposure and k:  # the camera re-exposes as it moves; the daylight stays
+                light = (*_light(rng, cfg)[:2], light[2])
             _put(out, i, room_id, room.kind, render(room, pos, yaw, pitch, light, rng, cfg))
             i += 1
             pos = pos + np.array([step[0], 0, step[1]])
