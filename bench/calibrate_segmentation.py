@@ -14,9 +14,10 @@ on |D_u| = ``--n-unlabeled`` (optionally the MM student without T and the depth 
 rate of T3 (on the ASPP output) in the regularised students' T; ``--scale`` the low and high
 ends of the joint scaling; ``--noisy-input`` the NOISY student's extra input noise and
 ``--noise-all`` that noise in every regularised student's T; ``--student-lr`` the students'
-learning rate; ``--per-class`` adds a table of per-class test IoU. Prints each model's test mIoU (and the teacher's on its own D_l, its
-generalisation gap) and the MM student's differences from the teacher, the NOISY and the UM
-student. About 3-4 minutes a training seed on 2 cores.
+learning rate; ``--per-class`` adds a table of per-class test IoU. Prints each model's test
+mIoU (and the teacher's on its own D_l, its generalisation gap) and the MM student's
+differences from the teacher, the NOISY and the UM student. About 3-4 minutes a training seed
+on 2 cores.
 """
 from __future__ import annotations
 

@@ -159,8 +159,9 @@ print(f"profile {profile}: frames {setup.height}x{setup.width}; teacher {setup.t
 # (`bench/calibrate_segmentation.py`); the book reports stand-in seed 0 and training seeds 0,
 # 1, 2. The wider lighting that changes along a walk was adopted because, on the calibration
 # rooms, it raised the MM student against both its teacher and the NOISY student, compared with
-# the earlier lighting (narrower, one exposure per walk). The calibration also tried, and the book leaves off, deeper students, dropout on the fused features,
-# brightness and contrast jitter of RGB, blanking RGB for part of an MM student's batches,
+# the earlier lighting (narrower, one exposure per walk). The calibration also tried, and the
+# book leaves off, deeper students, dropout on the fused features, brightness and contrast
+# jitter of RGB, blanking RGB for part of an MM student's batches,
 # confidence weighting, walks of one and of four frames, more colour overlap, uneven light over
 # a room (sun patches and shadows), a cleaner Kinect (less depth noise, fewer holes), a teacher
 # trained with $\mathcal{T}$, a teacher trained twice as long, and students trained longer or

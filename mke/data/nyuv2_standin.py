@@ -734,7 +734,8 @@ def generate_unlabeled(cfg: StandinConfig) -> Frames:
         turn = math.radians(rng.uniform(-8, 8))
         for k in range(min(cfg.walk_length, cfg.n_unlabeled - i)):
             if cfg.auto_exposure and k:  # the camera re-exposes as it moves; the daylight stays
-                light = (*_light(rng, cfg)[:2], light[2])
+                gain, balance, _ = _light(rng, cfg)
+                light = (gain, balance, light[2])
             _put(out, i, room_id, room.kind, render(room, pos, yaw, pitch, light, rng, cfg))
             i += 1
             pos = pos + np.array([step[0], 0, step[1]])
