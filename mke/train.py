@@ -42,6 +42,10 @@ class TrainConfig:
     check_every: int = 50  # how often (in steps) a non-finite loss is looked for
     workers: int = 0  # DataLoader worker processes for streamed (Dataset) splits
     min_batch: int = 1  # a last mini-batch smaller than this joins the one before (BatchNorm needs 2)
+    # torch's fused optimizer step (one kernel over all parameters instead of a loop over them):
+    # the same update rule, rounded differently, so off by default where results are already on
+    # record; for a CNN of 100+ parameter tensors on a CPU it makes Adam's step 3-4x faster
+    fused_step: bool = False
 
     def __post_init__(self):
         if not isinstance(self.epochs, int) or self.epochs < 1:
@@ -58,6 +62,8 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.batch_size must be None or >= 1, got {self.batch_size!r}")
         if not isinstance(self.min_batch, int) or self.min_batch < 1:
             raise ValueError(f"TrainConfig.min_batch must be an int >= 1, got {self.min_batch!r}")
+        if not isinstance(self.fused_step, bool):
+            raise ValueError(f"TrainConfig.fused_step must be True or False, got {self.fused_step!r}")
         if not self.weight_decay >= 0:
             raise ValueError(f"TrainConfig.weight_decay must be >= 0, got {self.weight_decay!r}")
         if not 0 <= self.momentum < 1:
@@ -90,9 +96,10 @@ def n_rows(x, dim: int = 0) -> int:
 
 
 def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    fused = {"fused": True} if cfg.fused_step else {}
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **fused)
+    return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)
 
 
 def _check_finite(value: float, desc: str, epoch: int) -> None:

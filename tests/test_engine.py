@@ -236,6 +236,39 @@ def test_batch_spans_merge_a_last_batch_too_small_for_batchnorm():
         TrainConfig(epochs=1, min_batch=0)
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_fused_step_is_the_same_update_rule_and_is_used(optimizer):
+    """``fused_step`` asks torch for its fused optimizer step: the optimizer is built with
+    ``fused=True`` and moves the weights as the looped step does (to rounding)."""
+    from mke.train import make_optimizer
+
+    class MLP(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+
+        def forward(self, x, T=None):
+            return self.net(x)
+
+    torch.manual_seed(0)
+    x, y = torch.randn(64, 5), torch.randint(0, 3, (64,))
+    torch.manual_seed(1)
+    start = MLP()
+    models = []
+    for fused in (False, True):
+        model = copy.deepcopy(start)
+        cfg = TrainConfig(epochs=3, lr=0.01, optimizer=optimizer, momentum=0.5 if optimizer == "sgd" else 0.0,
+                          weight_decay=1e-3, batch_size=16, fused_step=fused)
+        assert make_optimizer(model.parameters(), cfg).defaults["fused"] is (True if fused else None)
+        fit(model, x, y, cfg, generator=torch.Generator().manual_seed(0))
+        models.append(model)
+    for a, b, s in zip(models[0].parameters(), models[1].parameters(), start.parameters()):
+        assert not torch.allclose(a, s, atol=1e-3)  # it trained
+        assert torch.allclose(a, b, atol=1e-5)
+    with pytest.raises(ValueError, match="fused_step"):
+        TrainConfig(epochs=1, fused_step=1)
+
+
 def test_min_batch_trains_batchnorm_on_n_equal_one_mod_batch(dense_task):
     """24 + 1 frames in batches of 8 leave a last batch of one: BatchNorm refuses it unless
     min_batch=2 merges it, streamed and in memory alike."""

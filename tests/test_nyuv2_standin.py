@@ -129,6 +129,30 @@ def test_colour_overlap_controls_how_much_colour_says_the_class():
     assert class_spread(1.0) > class_spread(0.0)
 
 
+def test_pattern_recolours_patches_of_furniture_and_nothing_else():
+    """``pattern`` moves patches of each piece of furniture towards a second colour of its group:
+    the same rooms and views (labels and depth are unchanged), walls, floor and ceiling are
+    untouched, and furniture shows more colours within one frame's class region."""
+    cfg = dataclasses.replace(SMALL, n_labeled=30, pattern=0.0)
+    plain, patterned = ns.generate_labeled(cfg), ns.generate_labeled(dataclasses.replace(cfg, pattern=0.8))
+    assert np.array_equal(plain.label, patterned.label) and np.array_equal(plain.depth, patterned.depth)
+    changed = (plain.rgb != patterned.rgb).any(1)
+    room = np.isin(plain.label, (ns.WALL, ns.FLOOR, ns.CEILING))
+    assert not changed[room].any() and changed[~room].mean() > 0.2
+
+    def spread(frames):  # colour spread inside each (frame, furniture class) region
+        out = []
+        for i in range(len(frames.label)):
+            for k in np.unique(frames.label[i]):
+                m = frames.label[i] == k
+                if k not in (ns.WALL, ns.FLOOR, ns.CEILING, ns.VOID) and m.sum() >= 30:
+                    out.append(frames.rgb[i].transpose(1, 2, 0)[m].astype(float).std(0).mean())
+        return np.mean(out)
+
+    assert spread(patterned) > 1.1 * spread(plain)
+    assert np.array_equal(ns.generate_labeled(dataclasses.replace(cfg, pattern=0.8)).rgb, patterned.rgb)
+
+
 def test_colourise_uses_the_nyu_palette_and_black_void():
     lab = np.array([[0, 1], [255, 39]], np.uint8)
     img = ns.colourise(lab)
@@ -138,7 +162,8 @@ def test_colourise_uses_the_nyu_palette_and_black_void():
 
 
 @pytest.mark.parametrize("field,value", [("height", 4), ("n_unlabeled", 0), ("colour_overlap", 1.5),
-                                         ("glass_holes", -0.1), ("depth_noise", -1.0), ("exposure", (0.0, 1.0))])
+                                         ("glass_holes", -0.1), ("depth_noise", -1.0), ("exposure", (0.0, 1.0)),
+                                         ("pattern", 1.2)])
 def test_bad_config_names_the_field(field, value):
     with pytest.raises(ValueError, match=field):
         dataclasses.replace(SMALL, **{field: value})

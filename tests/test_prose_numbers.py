@@ -26,10 +26,10 @@ ALLOWED = {
                 "0.6": "the stand-in's normal intensity (a knob)", "100 %": "the ceiling of an accuracy"},
     "theory": {"0.01": "the grid step of the boundary search"},
     # the stand-in's rendering rules (mke.data.nyuv2_standin) and the paper's scaling range
-    "segmentation": {"0.5": "the paper's lowest scale", "1.75": "the paper's highest scale",
+    "segmentation": {"0.5": "the paper's lowest scale and the colour-overlap knob", "1.75": "the paper's highest scale",
                      "0.75": "the book profile's lowest scale", "1.25": "the book profile's highest scale",
-                     "0.45": "a bed's top (stand-in prior, m)", "0.6": "a bed's top (stand-in prior, m)",
-                     "0.7": "a table's top (prior, m) and the colour-overlap knob",
+                     "0.45": "a bed's top (stand-in prior, m)", "0.6": "a bed's top (stand-in prior, m) and the pattern knob",
+                     "0.7": "a table's top (stand-in prior, m)",
                      "0.78": "a table's top (stand-in prior, m)", "1.45": "upper cabinets (stand-in prior, m)",
                      "1.0": "camera height (stand-in prior, m)", "1.6": "camera height (stand-in prior, m)",
                      "1.2": "Kinect noise model (mm)", "1.9": "Kinect noise model (mm)",

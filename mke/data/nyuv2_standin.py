@@ -24,8 +24,11 @@ rendered by this module, with NYU's structure (Silberman et al., ECCV 2012):
   (wood grain, fabric noise), Lambertian shading from a ceiling light, and an exposure and white
   balance that change from frame to frame, along a camera walk too (``auto_exposure``: the
   camera re-exposes as it moves; the paper's Figure 8 shows its RGB teacher confused by
-  illumination changes that the RGB-D student is robust to). So a dresser, a cabinet, a desk and
-  a floor of the same wood look alike, and geometry (height above the floor, surface angle,
+  illumination changes that the RGB-D student is robust to). Furniture is patterned (``pattern``):
+  patches of each piece take a second colour of its group, so that colour changes within one
+  object as on printed fabric or veneer (the paper's supplementary Figure 8: the RGB teacher's
+  predictions are "inconsistent and noisy" inside one sofa). So a dresser, a cabinet, a desk
+  and a floor of the same wood look alike, and geometry (height above the floor, surface angle,
   depth edges) tells them apart.
 
 What the stand-in builds in **by construction**, and the chapter says so: every class is
@@ -39,6 +42,7 @@ NYU's raw video. Everything is a pure function of :class:`StandinConfig` (seeded
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from dataclasses import dataclass, field, fields
@@ -101,7 +105,7 @@ class StandinConfig:
     n_labeled: int = 1449  # NYU's labeled frames (795 train + 654 test by the official split)
     n_unlabeled: int = 1488  # D_u of Table 3
     walk_length: int = 2  # D_u frames per room
-    colour_overlap: float = 0.7
+    colour_overlap: float = 0.5
     colour_jitter: float = 0.06
     exposure: tuple[float, float] = (0.3, 2.0)  # per-frame gain range (log-uniform)
     white_balance: float = 0.25  # per-channel gain spread
@@ -110,6 +114,7 @@ class StandinConfig:
     edge_holes: float = 0.5  # fraction of depth-edge pixels without a reading
     void_props: float = 1.0  # fraction of small props (UNLABELED) left unlabeled
     auto_exposure: bool = True  # each frame of a walk draws its own exposure and white balance
+    pattern: float = 0.6  # how far furniture's patterned patches move to a second colour of its group
     seed: int = 0
 
     def __post_init__(self):
@@ -119,7 +124,7 @@ class StandinConfig:
         for name in ("n_labeled", "n_unlabeled", "walk_length"):
             if getattr(self, name) < 1:
                 raise ValueError(f"StandinConfig.{name} must be >= 1, got {getattr(self, name)!r}")
-        for name in ("colour_overlap", "glass_holes", "edge_holes", "void_props"):
+        for name in ("colour_overlap", "glass_holes", "edge_holes", "void_props", "pattern"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"StandinConfig.{name} must be in [0, 1], got {getattr(self, name)!r}")
         if self.depth_noise < 0 or self.colour_jitter < 0 or self.white_balance < 0:
@@ -149,6 +154,11 @@ class Box:
     label: int
     colour: np.ndarray
     group: str
+    # patterned upholstery, veneer or paint (``StandinConfig.pattern``): patches of a second
+    # colour of the group, a world-space field of wavelength ``pattern_wave`` metres
+    pattern_colour: np.ndarray | None = None
+    pattern_phase: np.ndarray | None = None
+    pattern_wave: float = 1.0
 
 
 # --------------------------------------------------------------------------- rooms
@@ -167,19 +177,29 @@ class _Room:
         getattr(self, f"_furnish_{self.kind}")()
 
     # ------------------------------------------------------------ colours
-    def _colour(self, label: int) -> np.ndarray:
+    def _colour(self, label: int, rng=None) -> np.ndarray:
+        rng = self.rng if rng is None else rng
         group, base = MATERIALS[label]
         palette = GROUPS[group]
-        other = np.array(palette[self.rng.integers(len(palette))])
+        other = np.array(palette[rng.integers(len(palette))])
         o = self.cfg.colour_overlap
-        c = (1 - o) * np.array(base) + o * other + self.rng.normal(0, self.cfg.colour_jitter, 3)
+        c = (1 - o) * np.array(base) + o * other + rng.normal(0, self.cfg.colour_jitter, 3)
         return np.clip(c, 0.02, 1.0)
 
     def add(self, lo, hi, label, colour=None):
         lo, hi = np.asarray(lo, float), np.asarray(hi, float)
         label_out = VOID if label in UNLABELED and self.rng.random() < self.cfg.void_props else label
         colour = self._colour(label) if colour is None else colour
-        self.boxes.append(Box(lo, hi, label_out, colour, MATERIALS[label][0]))
+        box = Box(lo, hi, label_out, colour, MATERIALS[label][0])
+        if self.cfg.pattern > 0:
+            # from a generator of the box's own (seed and corners), not the room's: the pattern
+            # changes colours only, and every pattern strength renders the same rooms and views
+            key = hashlib.sha256(np.concatenate([lo, hi]).tobytes()).digest()
+            rng = np.random.default_rng([self.cfg.seed, 3, int.from_bytes(key[:8], "little")])
+            box.pattern_colour = self._colour(label, rng)
+            box.pattern_phase = rng.uniform(0, 2 * math.pi, 3)
+            box.pattern_wave = rng.uniform(0.3, 0.8)
+        self.boxes.append(box)
 
     # ------------------------------------------------------------ placement
     def _wall_frame(self, wall: int, along: float, width: float, depth: float):
@@ -608,7 +628,22 @@ def _cast(origin, dirs, room: _Room):
                 colour[idx] = colours[bi]
                 tex[idx] = texs[bi]
     point = origin + t[:, None] * dirs
+    if room.cfg.pattern > 0 and room.boxes and len(idx):
+        colour[idx] = _patterned(room, colour[idx], bi, point[idx])
     return t, label, colour, normal, tex, point
+
+
+def _patterned(room: _Room, colour, box, point):
+    """Colours of box hits with ``room.cfg.pattern`` of the way to each box's second colour on
+    its patches: where a sum of world-space sines (the box's wavelength and phases) is positive,
+    with a soft edge. Fixed to the surface, as a print on fabric or veneer, so that the patches
+    move with the camera along a walk."""
+    wave = np.array([b.pattern_wave for b in room.boxes])[box]
+    phase = np.stack([b.pattern_phase for b in room.boxes])[box]
+    second = np.stack([b.pattern_colour for b in room.boxes])[box]
+    field_ = np.sin(2 * math.pi * point / wave[:, None] + phase).mean(1)
+    w = room.cfg.pattern * np.clip(0.5 + 3 * field_, 0, 1)
+    return colour + w[:, None] * (second - colour)
 
 
 def _shade(room: _Room, colour, normal, tex, point, label, rng, cfg: StandinConfig, light):
