@@ -22,10 +22,11 @@ from dataclasses import replace
 import torch
 
 from mke import augment
-from mke.algorithm import train_student
+from mke.algorithm import pseudo_label, train_student
 from mke.experiments import segmentation as seg
 from mke.kinds import DENSE
 from mke.methods import METHODS
+from mke.train import make_optimizer
 
 
 def best_of(fn, repeat: int, number: int) -> float:
@@ -61,10 +62,14 @@ def main() -> None:
     params = augment.JointScale(*prof.scale).draw(n, (h, w), g)
     rows = augment._axis(h, params.size[:, 0], params.offset[:, 0], h)
     cols = augment._axis(w, params.size[:, 1], params.offset[:, 1], w)
-    new = best_of(lambda: augment._resample_axis(augment._resample_axis(soft, 2, rows, True), 3, cols, True), 5, 50)
-    old = best_of(lambda: gather_lerp(gather_lerp(soft, 2, rows), 3, cols), 5, 50)
-    same = torch.allclose(augment._resample_axis(augment._resample_axis(soft, 2, rows, True), 3, cols, True),
-                          gather_lerp(gather_lerp(soft, 2, rows), 3, cols), atol=1e-6)
+    def by_gemm():
+        return augment._resample_axis(augment._resample_axis(soft, 2, rows, True), 3, cols, True)
+
+    def by_gather():
+        return gather_lerp(gather_lerp(soft, 2, rows), 3, cols)
+
+    new, old = best_of(by_gemm, 5, 50), best_of(by_gather, 5, 50)
+    same = torch.allclose(by_gemm(), by_gather(), atol=1e-6)
     print(f"soft map {tuple(soft.shape)} resampled: GEMM {new * 1e3:.2f} ms, gather + lerp {old * 1e3:.2f} ms, "
           f"ratio {new / old:.2f} (same values: {same})")
 
@@ -74,7 +79,7 @@ def main() -> None:
         p.grad = torch.randn_like(p)
     steps = {}
     for fused in (False, True):
-        opt = torch.optim.Adam(model.parameters(), lr=prof.lr, weight_decay=1e-4, **({"fused": True} if fused else {}))
+        opt = make_optimizer(model.parameters(), replace(prof.student_cfg(), fused_step=fused))
         steps[fused] = best_of(opt.step, 5, 20)
     print(f"Adam step over {len(list(model.parameters()))} tensors: fused {steps[True] * 1e3:.2f} ms, "
           f"looped {steps[False] * 1e3:.2f} ms, ratio {steps[True] / steps[False]:.2f}")
@@ -83,8 +88,6 @@ def main() -> None:
     corpus = seg.load_standin(prof, 1488, seg.STANDIN_SEED + 1)
     task = seg.build_tasks(corpus, 1488, seed=seg.STANDIN_SEED + 1)[1488]
     teacher = seg.model_factory(prof)(METHODS["um_teacher"], 0).eval()
-    from mke.algorithm import pseudo_label
-
     pseudo = pseudo_label(teacher, task.inputs("D_u", ("rgb",)), soft=True, kind=DENSE, batch_size=64)
     n_steps = args.epochs * -(-task.size("D_u") // prof.batch_size)
     for name in ("mm_student", "um_student"):
