@@ -1,11 +1,14 @@
-"""What one training step of a segmentation student costs, and what two of its parts saved.
+"""What one training step of a segmentation student costs, and what three of its parts saved.
 
 At the book profile (24 x 32 frames, batch 16, 40 classes) a student's step spends much of its
-time outside the convolutions: resampling the soft pseudo-label map for T's joint scaling
-(``[16, 40, 24, 32]``) and Adam's update of 100+ parameter tensors. This prints, on one thread:
+time outside the convolutions: upsampling the logits, resampling the soft pseudo-label map for
+T's joint scaling (``[16, 40, 24, 32]``) and Adam's update of 100+ parameter tensors. This prints, on one thread:
 
 * the bilinear resampling of a soft map along both axes by batched GEMM (``mke.augment``, what
   the library does) against two gathers and a ``lerp`` per axis (what it did before);
+* the decoder's bilinear upsampling of the logits to the frame (``[16, 40, 6, 8]`` to 24 x 32),
+  forward and backward, by two GEMMs (``mke.seg_models.upsample``, what the library does) against
+  ``F.interpolate`` (what it did before);
 * Adam's step over the MM student's parameters, torch's fused kernel (``TrainConfig.fused_step``,
   the book profile's setting) against the loop over tensors;
 * a whole MM and UM student step (T, forward, soft loss, backward, Adam), fused against looped,
@@ -73,7 +76,24 @@ def main() -> None:
     print(f"soft map {tuple(soft.shape)} resampled: GEMM {new * 1e3:.2f} ms, gather + lerp {old * 1e3:.2f} ms, "
           f"ratio {new / old:.2f} (same values: {same})")
 
-    # 2. Adam's step alone
+    # 2. the decoder's upsampling of the logits to the frame (forward + backward)
+    from mke.seg_models import upsample
+
+    logits = torch.randn(n, seg.N_CLASSES, h // 4, w // 4, generator=g, requires_grad=True)
+    grad = torch.randn(n, seg.N_CLASSES, h, w, generator=g)
+
+    def up_gemm():
+        torch.autograd.grad(upsample(logits, (h, w)), logits, grad)
+
+    def up_interpolate():
+        torch.autograd.grad(torch.nn.functional.interpolate(logits, size=(h, w), mode="bilinear",
+                                                            align_corners=False), logits, grad)
+
+    new, old = best_of(up_gemm, 5, 50), best_of(up_interpolate, 5, 50)
+    print(f"logits {tuple(logits.shape)} upsampled to {h} x {w}, forward + backward: GEMM {new * 1e3:.2f} ms, "
+          f"F.interpolate {old * 1e3:.2f} ms, ratio {new / old:.2f}")
+
+    # 3. Adam's step alone
     model = seg.model_factory(prof)(METHODS["mm_student"], 0)
     for p in model.parameters():
         p.grad = torch.randn_like(p)
@@ -84,7 +104,7 @@ def main() -> None:
     print(f"Adam step over {len(list(model.parameters()))} tensors: fused {steps[True] * 1e3:.2f} ms, "
           f"looped {steps[False] * 1e3:.2f} ms, ratio {steps[True] / steps[False]:.2f}")
 
-    # 3. whole steps: a student trained on its (stand-in) D_u with T, fused against looped Adam
+    # 4. whole steps: a student trained on its (stand-in) D_u with T, fused against looped Adam
     corpus = seg.load_standin(prof, 1488, seg.STANDIN_SEED + 1)
     task = seg.build_tasks(corpus, 1488, seed=seg.STANDIN_SEED + 1)[1488]
     teacher = seg.model_factory(prof)(METHODS["um_teacher"], 0).eval()

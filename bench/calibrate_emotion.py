@@ -31,7 +31,10 @@ def main() -> None:
     ap.add_argument("--split-seed", type=int, default=em.SPLIT_SEED + 1)
     ap.add_argument("--seeds", default="1000,1001", help="training seeds, comma-separated")
     ap.add_argument("--knobs", default="{}", help="JSON: StandinConfig fields to override")
+    ap.add_argument("--noisy-input", type=float, default=em.NOISY_INPUT,
+                    help="the NOISY student's extra input noise on top of T (default: the book's)")
     args = ap.parse_args()
+    em.NOISY_INPUT = args.noisy_input  # transform_for reads it at call time
     if args.standin_seed == 0 or args.split_seed == em.SPLIT_SEED:
         raise SystemExit("stand-in seed 0 and split seed 0 are the book's: calibrate on other clips and splits")
     torch.set_num_threads(2)

@@ -9,7 +9,8 @@ The book reports stand-in seed 0 (``mke.experiments.events.STANDIN_SEED``) and t
     python bench/calibrate_events.py --dropout 0 --knobs '{"du_snr_db": 20}'   # before calibration
 
 ``--knobs`` overrides fields of ``mke.data.events_standin.StandinEventsConfig``; ``--epochs``
-the students' epochs; ``--dropout`` the feature dropout of T (``--no-flip``: no frame flip). Prints each trained model's test mAP, the MM student's paired
+the students' epochs; ``--dropout`` the feature dropout of T (``--no-flip``: no frame flip);
+``--noisy-input`` the NOISY student's extra input noise on top of T. Prints each trained model's test mAP, the MM student's paired
 differences from the teacher, the NOISY and the UM student, and the control's MM - UM.
 About 3.5 minutes a training seed on 2 cores.
 """
@@ -35,11 +36,14 @@ def main() -> None:
     ap.add_argument("--dropout", type=float, default=ev.FEATURE_DROPOUT, help="T's feature dropout (T3)")
     ap.add_argument("--no-flip", action="store_true", help="no random flip of the MM students' frames")
     ap.add_argument("--no-control", action="store_true")
+    ap.add_argument("--noisy-input", type=float, default=ev.NOISY_INPUT,
+                    help="the NOISY student's extra input noise on top of T (default: the book's)")
     args = ap.parse_args()
     if args.standin_seed == ev.STANDIN_SEED:
         raise SystemExit(f"--standin-seed {ev.STANDIN_SEED} is the book's: calibrate on other clips")
     torch.set_num_threads(2)
     ev.FEATURE_DROPOUT = args.dropout  # transform_for reads it at call time
+    ev.NOISY_INPUT = args.noisy_input
     if args.no_flip:
         book_transform = ev.transform_for
 
@@ -61,7 +65,7 @@ def main() -> None:
     runs = [ev.run_seed(task, prof, int(s), control=control, du_truth=corpus.splits["D_u"]["y_true"],
                         progress=lambda m: print(m, flush=True)) for s in args.seeds.split(",")]
     print(f"\nstand-in seed {args.standin_seed}, knobs {knobs}, student epochs {prof.student_epochs}, "
-          f"dropout {args.dropout}, frame flip {not args.no_flip}, "
+          f"dropout {args.dropout}, frame flip {not args.no_flip}, NOISY input noise {args.noisy_input}, "
           f"{time.time() - t0:.0f} s")
     for m in ev.TABLE4_METHODS:
         print(f"{m:18s} mAP {np.round(ev.values(runs, m), 3)}")

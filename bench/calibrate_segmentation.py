@@ -12,7 +12,7 @@ on |D_u| = ``--n-unlabeled`` (optionally the MM student without T and the depth 
 
 ``--knobs`` overrides fields of ``mke.data.nyuv2_standin.StandinConfig``; ``--dropout`` the
 rate of T3 (on the ASPP output) in the regularised students' T; ``--scale`` the low and high
-ends of the joint scaling; ``--noisy-input`` the NOISY student's extra input noise and
+ends of the joint scaling; ``--noisy-input`` the NOISY student's extra input noise (the book's: none) and
 ``--noise-all`` that noise in every regularised student's T; ``--student-lr`` the students'
 learning rate; ``--per-class`` adds a table of per-class test IoU. Prints each model's test
 mIoU (and the teacher's on its own D_l, its generalisation gap) and the MM student's

@@ -148,6 +148,13 @@ def _interpolation_matrix(axis: _Axis, in_len: int, dtype, device) -> torch.Tens
     return m.to(device)
 
 
+def bilinear_matrix(in_len: int, out_len: int, dtype=torch.float32, device="cpu") -> torch.Tensor:
+    """``[out_len, in_len]``: bilinear resampling along one axis as ``F.interpolate`` does it
+    (``align_corners=False``, border clamped), as a matrix with two weights per row."""
+    axis = _axis(in_len, torch.tensor([out_len]), torch.tensor([0]), out_len)
+    return _interpolation_matrix(axis, in_len, dtype, device)[0]
+
+
 def _resample_axis(x: torch.Tensor, dim: int, axis: _Axis, bilinear: bool) -> torch.Tensor:
     if not bilinear:
         return _gather(x, dim, axis.nearest)

@@ -33,12 +33,14 @@ built inside :func:`mke.seeds.init_scope` by the caller; nothing here seeds.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mke.augment import bilinear_matrix
 from mke.kinds import DENSE
 from mke.models import _KindMixin
 
@@ -288,6 +290,31 @@ class ASPP(nn.Module):
         return self.project(torch.cat(outs, 1))
 
 
+GEMM_UPSAMPLE_MAX = 32  # maps up to this many rows and columns are upsampled by GEMM (upsample)
+
+
+@lru_cache(maxsize=64)
+def _upsample_matrices(h: int, w: int, size: tuple, dtype, device) -> tuple[torch.Tensor, torch.Tensor]:
+    return bilinear_matrix(h, size[0], dtype, device), bilinear_matrix(w, size[1], dtype, device).T.contiguous()
+
+
+def upsample(x: torch.Tensor, size) -> torch.Tensor:
+    """``F.interpolate(x, size, mode="bilinear", align_corners=False)``, for ``[N, C, h, w]``.
+
+    A small map (the book profile's logits: 6 x 8 to 24 x 32, 40 channels) is upsampled as
+    ``A_h @ x @ A_w^T`` with the interpolation matrices (cached per size): the same weights,
+    and on a CPU its backward is two GEMMs instead of ``upsample_bilinear2d_backward``'s scatter
+    (forward + backward in about a third of the time, ``bench/bench_seg_step.py``). A large map
+    (the paper profile's) goes to ``F.interpolate``, whose work does not grow with the input.
+    """
+    h, w = x.shape[-2:]
+    size = (int(size[0]), int(size[1]))
+    if max(h, w) > GEMM_UPSAMPLE_MAX or (h, w) == size:
+        return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+    a_h, a_wt = _upsample_matrices(h, w, size, x.dtype, x.device)
+    return torch.matmul(torch.matmul(a_h, x), a_wt)
+
+
 class Decoder(nn.Module):
     """DeepLab V3+'s decoder: the ASPP output upsampled (bilinear) to the low-level map's size
     (x4 from output stride 16), concatenated with the low-level map reduced by a 1x1 conv to
@@ -303,7 +330,7 @@ class Decoder(nn.Module):
     def forward(self, z: torch.Tensor, low: torch.Tensor, size) -> torch.Tensor:
         z = F.interpolate(z, size=low.shape[-2:], mode="bilinear", align_corners=False)
         out = self.classifier(self.fuse(torch.cat([z, self.reduce(low)], 1)))
-        return F.interpolate(out, size=tuple(size), mode="bilinear", align_corners=False)
+        return upsample(out, size)
 
 
 def _check_input(model: str, modalities: tuple[str, ...], channels: tuple[int, ...], x) -> None:

@@ -335,3 +335,23 @@ def test_aspp_image_pooling_branch_works_at_batch_one():
     aspp = ASPP(8, 6, (1, 2)).train()
     out = aspp(torch.randn(1, 8, 3, 4))
     assert out.shape == (1, 6, 3, 4)
+
+
+@pytest.mark.parametrize("h, w, size", [(6, 8, (24, 32)), (3, 4, (6, 8)), (5, 7, (23, 31)), (6, 8, (6, 8)),
+                                        (40, 48, (80, 96))])
+def test_upsample_is_f_interpolate_and_so_is_its_gradient(h, w, size):
+    """The decoder's upsampling (GEMM with interpolation matrices on small maps, F.interpolate on
+    large ones) gives F.interpolate's values and gradients, at odd ratios and sizes too."""
+    from mke.seg_models import GEMM_UPSAMPLE_MAX, upsample
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 5, h, w, generator=g, requires_grad=True)
+    grad = torch.randn(2, 5, *size, generator=g)
+    ours = upsample(x, size)
+    (g_ours,) = torch.autograd.grad(ours, x, grad)
+    ref = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+    (g_ref,) = torch.autograd.grad(ref, x, grad)
+    assert ours.shape == (2, 5, *size)
+    torch.testing.assert_close(ours, ref, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(g_ours, g_ref, atol=1e-4, rtol=1e-4)
+    assert (max(h, w) > GEMM_UPSAMPLE_MAX) == (h == 40)  # both paths are exercised
