@@ -8,6 +8,7 @@ and trains seeds 1000 and 1001:
 
     python bench/calibrate_emotion.py                                     # the knobs in force
     python bench/calibrate_emotion.py --knobs '{"expression_noise": 0.08}'
+    python bench/calibrate_emotion.py --noisy-input 0                     # NOISY with T alone
 
 Prints each seed's teacher, UM, NOISY and MM test accuracy and the MM student's paired gain over
 the teacher. About 1.5 minutes a training seed on 2 cores.
@@ -54,6 +55,7 @@ def main() -> None:
               + f" ({time.time() - t0:.0f} s)", flush=True)
     for m, v in acc.items():
         print(f"{m:15s} {np.mean(v):6.2f} (seeds {v})")
+    print(f"NOISY student's extra input noise: {em.NOISY_INPUT}")
     print(f"MM - teacher per seed: {np.round(np.array(acc['mm_student']) - np.array(acc['um_teacher']), 2).tolist()}")
 
 

@@ -13,7 +13,7 @@ on |D_u| = ``--n-unlabeled`` (optionally the MM student without T and the depth 
 ``--knobs`` overrides fields of ``mke.data.nyuv2_standin.StandinConfig``; ``--dropout`` the
 rate of T3 (on the ASPP output) in the regularised students' T; ``--scale`` the low and high
 ends of the joint scaling; ``--noisy-input`` the NOISY student's extra input noise (the book's: none) and
-``--noise-all`` that noise in every regularised student's T; ``--student-lr`` the students'
+``--noise-all`` that noise in every regularised student's T (give its level with ``--noisy-input``); ``--student-lr`` the students'
 learning rate; ``--per-class`` adds a table of per-class test IoU. Prints each model's test
 mIoU (and the teacher's on its own D_l, its generalisation gap) and the MM student's
 differences from the teacher, the NOISY and the UM student. About 3-4 minutes a training seed
@@ -79,6 +79,9 @@ def main() -> None:
     if args.noisy_input is not None:
         seg.NOISY_INPUT = args.noisy_input
     if args.noise_all:
+        if not seg.NOISY_INPUT:
+            raise SystemExit("--noise-all adds the NOISY student's input noise to every student, and the book's is 0: "
+                             "give its level with --noisy-input (e.g. 0.1)")
         book_transform = seg.transform_for
         seg.transform_for = lambda method, scale=prof.scale: book_transform(
             replace(method, input_noise=method.regularised), scale)
@@ -123,7 +126,8 @@ def main() -> None:
             print(f"seed {s} {name}: {scores[name][-1]:.2f} ({time.time() - t1:.0f} s)", flush=True)
     print(f"\nstand-in seed {args.standin_seed}, knobs {knobs}, profile {prof}, dropout {seg.FEATURE_DROPOUT}, "
           f"photometric {seg.PHOTOMETRIC}, RGB drop {seg.RGB_DROP}, {'hard' if args.hard else 'soft'} labels, "
-          f"weighting {args.cw}, teacher T {args.teacher_T}, {time.time() - t0:.0f} s")
+          f"weighting {args.cw}, teacher T {args.teacher_T}, NOISY input noise {seg.NOISY_INPUT} "
+          f"({'every regularised student' if args.noise_all else 'NOISY student only'}), {time.time() - t0:.0f} s")
     for m, v in scores.items():
         if v:
             print(f"{m:18s} mIoU {np.round(v, 2)}")

@@ -160,8 +160,9 @@ print(f"profile {profile}: frames {setup.height}x{setup.width}; teacher {setup.t
 # **Calibration.** The stand-in's knobs (colour overlap 0.5, patterned furniture at 0.6, walks
 # of 2 frames, the exposure and white-balance ranges and their change along a walk, the
 # curtains' folds, which props are unlabeled) and the book profile (learning rate, epochs) were
-# set on rooms rendered with stand-in seeds 1 to 4 and training seeds 1000 and 1001
-# (`bench/calibrate_segmentation.py`); the book reports stand-in seed 0 and training
+# set on rooms rendered with stand-in seeds 1 and 2 and training seeds 1000 and 1001, and the
+# NOISY student's noise and $\mathcal{T}$'s scaling range on stand-in seeds 1 to 4 with training
+# seed 1000 (`bench/calibrate_segmentation.py`); the book reports stand-in seed 0 and training
 # seeds 0, 1, 2. The wider lighting that changes along a walk was adopted because, on the
 # calibration rooms, it raised the MM student against both its teacher and the NOISY student,
 # compared with the earlier lighting (narrower, one exposure per walk). Less colour overlap

@@ -294,24 +294,29 @@ GEMM_UPSAMPLE_MAX = 32  # maps up to this many rows and columns are upsampled by
 
 
 @lru_cache(maxsize=64)
-def _upsample_matrices(h: int, w: int, size: tuple, dtype, device) -> tuple[torch.Tensor, torch.Tensor]:
-    return bilinear_matrix(h, size[0], dtype, device), bilinear_matrix(w, size[1], dtype, device).T.contiguous()
+def _upsample_matrices(h: int, w: int, size: tuple) -> tuple[torch.Tensor, torch.Tensor]:
+    """(A_h, A_w^T) in float32, built in float64 (exact weights, rows summing to 1)."""
+    a_h = bilinear_matrix(h, size[0], torch.float64).float()
+    return a_h, bilinear_matrix(w, size[1], torch.float64).float().T.contiguous()
 
 
 def upsample(x: torch.Tensor, size) -> torch.Tensor:
     """``F.interpolate(x, size, mode="bilinear", align_corners=False)``, for ``[N, C, h, w]``.
 
-    A small map (the book profile's logits: 6 x 8 to 24 x 32, 40 channels) is upsampled as
-    ``A_h @ x @ A_w^T`` with the interpolation matrices (cached per size): the same weights,
-    and on a CPU its backward is two GEMMs instead of ``upsample_bilinear2d_backward``'s scatter
-    (forward + backward in about a third of the time, ``bench/bench_seg_step.py``). A large map
-    (the paper profile's) goes to ``F.interpolate``, whose work does not grow with the input.
+    A small float32 map on a CPU (the book profile's logits: 6 x 8 to 24 x 32, 40 channels) is
+    upsampled as ``A_h @ x @ A_w^T`` with the interpolation matrices (cached per size): the same
+    weights, and its backward is two GEMMs instead of ``upsample_bilinear2d_backward``'s scatter
+    (forward + backward in about a third of the time, ``bench/bench_seg_step.py``). Anything
+    else goes to ``F.interpolate``: a large map (the paper profile's), whose work there does
+    not grow with the input, a GPU's tensors and low-precision ones (autocast), where the
+    GEMMs were not measured and would round the weights.
     """
     h, w = x.shape[-2:]
     size = (int(size[0]), int(size[1]))
-    if max(h, w) > GEMM_UPSAMPLE_MAX or (h, w) == size:
+    if (max(h, w) > GEMM_UPSAMPLE_MAX or (h, w) == size or x.device.type != "cpu"
+            or x.dtype != torch.float32):
         return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
-    a_h, a_wt = _upsample_matrices(h, w, size, x.dtype, x.device)
+    a_h, a_wt = _upsample_matrices(h, w, size)
     return torch.matmul(torch.matmul(a_h, x), a_wt)
 
 

@@ -27,7 +27,6 @@ ALLOWED = {
     "theory": {"0.01": "the grid step of the boundary search"},
     # the stand-in's rendering rules (mke.data.nyuv2_standin) and the paper's scaling range
     "segmentation": {"0.5": "the paper's lowest scale and the colour-overlap knob", "1.75": "the paper's highest scale",
-                     "0.75": "the book profile's lowest scale", "1.25": "the book profile's highest scale",
                      "0.45": "a bed's top (stand-in prior, m)", "0.6": "a bed's top (stand-in prior, m) and the pattern knob",
                      "0.7": "a table's top (stand-in prior, m)",
                      "0.78": "a table's top (stand-in prior, m)", "1.45": "upper cabinets (stand-in prior, m)",

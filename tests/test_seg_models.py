@@ -337,13 +337,14 @@ def test_aspp_image_pooling_branch_works_at_batch_one():
     assert out.shape == (1, 6, 3, 4)
 
 
-@pytest.mark.parametrize("h, w, size", [(6, 8, (24, 32)), (3, 4, (6, 8)), (5, 7, (23, 31)), (6, 8, (6, 8)),
-                                        (40, 48, (80, 96))])
-def test_upsample_is_f_interpolate_and_so_is_its_gradient(h, w, size):
+@pytest.mark.parametrize("h, w, size, by_gemm", [(6, 8, (24, 32), True), (3, 4, (6, 8), True), (5, 7, (23, 31), True),
+                                                 (6, 8, (6, 8), False), (40, 48, (80, 96), False)])
+def test_upsample_is_f_interpolate_and_so_is_its_gradient(h, w, size, by_gemm):
     """The decoder's upsampling (GEMM with interpolation matrices on small maps, F.interpolate on
     large ones) gives F.interpolate's values and gradients, at odd ratios and sizes too."""
-    from mke.seg_models import GEMM_UPSAMPLE_MAX, upsample
+    from mke.seg_models import GEMM_UPSAMPLE_MAX, _upsample_matrices, upsample
 
+    _upsample_matrices.cache_clear()
     g = torch.Generator().manual_seed(0)
     x = torch.randn(2, 5, h, w, generator=g, requires_grad=True)
     grad = torch.randn(2, 5, *size, generator=g)
@@ -354,4 +355,27 @@ def test_upsample_is_f_interpolate_and_so_is_its_gradient(h, w, size):
     assert ours.shape == (2, 5, *size)
     torch.testing.assert_close(ours, ref, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(g_ours, g_ref, atol=1e-4, rtol=1e-4)
-    assert (max(h, w) > GEMM_UPSAMPLE_MAX) == (h == 40)  # both paths are exercised
+    # small maps take the GEMM path (it builds the matrices), a large one or no resize F.interpolate
+    assert (_upsample_matrices.cache_info().misses == 1) == by_gemm
+    assert (max(h, w) <= GEMM_UPSAMPLE_MAX) == (h < 40)
+
+
+def test_bilinear_matrix_is_f_interpolate_of_the_identity():
+    from mke.augment import bilinear_matrix
+
+    for n_in, n_out in ((6, 24), (5, 23), (8, 8), (7, 3)):
+        m = bilinear_matrix(n_in, n_out, torch.float64)
+        eye = torch.eye(n_in, dtype=torch.float64)[None, :, :, None]  # [1, in, in, 1]: column j is e_j
+        ref = F.interpolate(eye, size=(n_out, 1), mode="bilinear", align_corners=False)[0, :, :, 0].T
+        torch.testing.assert_close(m, ref)
+        torch.testing.assert_close(m.sum(1), torch.ones(n_out, dtype=torch.float64))
+
+
+def test_decoder_upsamples_with_upsample(monkeypatch):
+    import mke.seg_models as sm
+
+    calls = []
+    monkeypatch.setattr(sm, "upsample", lambda x, size: calls.append((tuple(x.shape[-2:]), tuple(size))) or
+                        F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False))
+    make("quick", "res50", UM)(frames(UM))
+    assert calls and calls[-1][1] == (24, 32)

@@ -102,7 +102,7 @@ def test_two_workers_give_the_numbers_of_one(tasks):
         assert torch.equal(one.cells[key].pred, two.cells[key].pred), key
 
 
-def test_transforms_are_the_papers():
+def test_transforms_are_the_papers(monkeypatch):
     from mke.methods import METHODS
 
     assert sg.transform_for(METHODS["mm_student_noreg"]) is None
@@ -112,13 +112,10 @@ def test_transforms_are_the_papers():
     # the MM student's flip + scale with no extra input noise, unless NOISY_INPUT asks for some
     noisy = sg.transform_for(METHODS["noisy_student"])
     assert sg.NOISY_INPUT == 0 and noisy.input_noise == 0 and noisy.geometric is not None
-    try:
-        sg.NOISY_INPUT = 0.1
-        assert sg.transform_for(METHODS["noisy_student"]).input_noise == 0.1
-        assert sg.transform_for(METHODS["mm_student"]).input_noise == 0
-    finally:
-        sg.NOISY_INPUT = 0.0
-    # the paper's scaling range in every profile, and the range a profile gives is the one T draws from
+    monkeypatch.setattr(sg, "NOISY_INPUT", 0.1)
+    assert sg.transform_for(METHODS["noisy_student"]).input_noise == 0.1
+    assert sg.transform_for(METHODS["mm_student"]).input_noise == 0
+    # the paper's scaling range in every profile; transform_for draws from the range it is given
     assert all(p.scale == (0.5, 1.75) for p in sg.PROFILE_SETTINGS.values())
     scale = sg.transform_for(METHODS["mm_student"], (0.75, 1.25)).geometric.augs[-1]
     assert (scale.low, scale.high) == (0.75, 1.25)

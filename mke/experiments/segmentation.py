@@ -51,7 +51,7 @@ NOISY_INPUT = 0.0
 FEATURE_DROPOUT = 0.0  # T3 on the ASPP output of regularised students (0: the paper's T, augmentation only)
 PHOTOMETRIC = (0.0, 0.0)  # brightness and contrast jitter of RGB in T (0: the paper's T)
 RGB_DROP = 0.0  # share of samples whose RGB an MM student's T blanks (0: the paper's T)
-STANDIN_SEED = 0  # the rendered rooms of the book; calibration used STANDIN_SEED + 1 (see the chapter)
+STANDIN_SEED = 0  # the rendered rooms of the book; calibration used STANDIN_SEED + 1 to + 4 (see the chapter)
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class Profile:
     lr: float = 2e-3
     student_arch: str = "deep"  # every student's encoders (the MM student's, and its RGB branch alone)
     name: str = "book"  # also picks the networks (mke.seg_models.SEG_PROFILES)
-    scale: tuple = (0.5, 1.75)  # T's joint random scaling (the paper's range at NYU's 480 x 640)
+    scale: tuple = (0.5, 1.75)  # T's joint random scaling (the paper's range, every profile's)
     fused_step: bool = True  # torch's fused Adam step (mke.train.TrainConfig.fused_step)
 
     def teacher_cfg(self) -> TrainConfig:
