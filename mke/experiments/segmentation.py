@@ -304,7 +304,7 @@ def transform_for(method: Method, scale: tuple = (0.5, 1.75)) -> Transform | Non
     T = Transform(geometric=geometric)
     if FEATURE_DROPOUT:
         T = T + T3(FEATURE_DROPOUT)
-    return T + T1(NOISY_INPUT) if method.input_noise and NOISY_INPUT else T
+    return T + T1(NOISY_INPUT) if method.input_noise else T  # T1(0) composes to T itself
 
 
 def miou(model, task: Task, method: Method, split: str = "test") -> tuple[float, np.ndarray]:
